@@ -1,0 +1,189 @@
+//! The application: wires the store, fetcher, pipeline, scheduler, delivery
+//! and chat adapters together, and shuts them down gracefully.
+//!
+//! Shutdown follows mini-redis: one [`CancellationToken`] that every
+//! long-running task watches; `run` returns once every task has finished
+//! its in-flight work (a poll's transaction, a send).
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::{
+    chat::{Chat, Platform, console::CONSOLE_CHAT_ID},
+    config::{Settings, token_is_set},
+    delivery::{Delivery, DeliveryReport},
+    feeds::fetch::{FetchSettings, Fetcher},
+    pipeline::Pipeline,
+    scheduler::{PollSummary, Scheduler, poll_all_once},
+    store::{NewFeed, Store},
+};
+
+/// How long `run --once` waits for rate-limited messages before exiting.
+const ONCE_PATIENCE: Duration = Duration::from_secs(30);
+
+/// A started application, ready to run.
+pub struct App {
+    settings: Settings,
+    store: Store,
+    pipeline: Arc<Pipeline>,
+    chats: Vec<Arc<dyn Chat>>,
+    outbox_ready: Arc<Notify>,
+    feeds_changed: Arc<Notify>,
+}
+
+impl App {
+    /// Opens and migrates the store, registers the configured feeds and the
+    /// console chat's rules, and compiles the rule set. `console` is the
+    /// console adapter to use (stdout, or a capture in tests).
+    pub async fn build(settings: Settings, console: Option<Arc<dyn Chat>>) -> anyhow::Result<App> {
+        let store = Store::open(&settings.database.url).await?;
+        let now = Utc::now();
+        let feeds: Vec<NewFeed> = settings
+            .feeds
+            .iter()
+            .map(|f| NewFeed {
+                url: f.url.0.to_string(),
+                name: f.name.clone(),
+                schedule: f.schedule.as_ref().map(|s| s.as_str().to_owned()),
+                backfill: f.backfill,
+            })
+            .collect();
+        store
+            .sync_operator_feeds(&feeds, now)
+            .await
+            .context("registering the configured feeds")?;
+
+        let mut chats: Vec<Arc<dyn Chat>> = Vec::new();
+        if settings.console.enabled {
+            let console_sub = store
+                .ensure_subscription(Platform::Console.as_str(), CONSOLE_CHAT_ID, now)
+                .await?;
+            let specs: Vec<String> = settings.console.rules.iter().map(|r| r.spec.0.to_string()).collect();
+            store
+                .replace_rules(console_sub.id, &specs, now)
+                .await
+                .context("registering the console rules")?;
+            if let Some(console) = console {
+                chats.push(console);
+            }
+        }
+        for (name, token) in [("telegram", &settings.telegram.token), ("discord", &settings.discord.token)] {
+            if token_is_set(token) {
+                warn!(platform = name, "a token is set, but this build has no {name} adapter yet; ignoring it");
+            }
+        }
+
+        let fetcher = Fetcher::new(FetchSettings {
+            timeout: Duration::from_secs(settings.polling.timeout_secs),
+            max_body_bytes: settings.polling.max_body_bytes,
+            max_concurrent: settings.polling.max_concurrent,
+            max_per_host: settings.polling.max_per_host,
+            allow_private_addresses: settings.polling.allow_private_addresses,
+        })?;
+        let outbox_ready = Arc::new(Notify::new());
+        let pipeline = Arc::new(Pipeline::new(
+            store.clone(),
+            fetcher,
+            outbox_ready.clone(),
+            Duration::from_secs(settings.polling.max_backoff_secs),
+        ));
+        pipeline.reload_rules().await?;
+        Ok(App {
+            settings,
+            store,
+            pipeline,
+            chats,
+            outbox_ready,
+            feeds_changed: Arc::new(Notify::new()),
+        })
+    }
+
+    /// The store (tests inspect it).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The ingest pipeline (tests drive polls directly).
+    pub fn pipeline(&self) -> &Arc<Pipeline> {
+        &self.pipeline
+    }
+
+    /// The outbox worker over this app's chats (tests call its steps).
+    pub fn delivery(&self) -> Delivery {
+        Delivery::new(self.store.clone(), self.chats.clone(), self.outbox_ready.clone())
+    }
+
+    /// Polls every feed once, delivers what that produced, and returns.
+    pub async fn run_once(&self) -> anyhow::Result<(PollSummary, DeliveryReport)> {
+        let polls = poll_all_once(&self.pipeline, &self.store, self.settings.polling.max_concurrent).await?;
+        let delivered = self.delivery().drain(ONCE_PATIENCE).await?;
+        info!(
+            feeds_ok = polls.ok,
+            feeds_unchanged = polls.not_modified,
+            feeds_failed = polls.failed,
+            new_articles = polls.new_articles,
+            hits = polls.hits,
+            sent = delivered.sent,
+            "single pass done"
+        );
+        Ok((polls, delivered))
+    }
+
+    /// Runs until `shutdown` is cancelled, then waits for in-flight work.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let mut tasks = tokio::task::JoinSet::new();
+        if let Some(addr) = self.settings.http.listen.0 {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on {addr} (config key http.listen)"))?;
+            info!(%addr, "serving /healthz and /metrics");
+            tasks.spawn(crate::http::serve(listener, self.store.clone(), shutdown.clone()));
+        }
+        let scheduler = Scheduler::new(
+            self.pipeline.clone(),
+            self.store.clone(),
+            self.settings.polling.schedule.clone(),
+            Duration::from_secs(self.settings.polling.jitter_secs),
+            self.feeds_changed.clone(),
+        );
+        tasks.spawn(scheduler.run_until_stopped(shutdown.clone()));
+        tasks.spawn(self.delivery().run_until_stopped(shutdown.clone()));
+        info!(
+            feeds = self.settings.feeds.len(),
+            chats = self.chats.len(),
+            "wirewatch running"
+        );
+        while let Some(done) = tasks.join_next().await {
+            done.context("a task panicked")?;
+        }
+        self.store.close().await;
+        info!("stopped");
+        Ok(())
+    }
+}
+
+/// Resolves when the process gets SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

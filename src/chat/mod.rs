@@ -1,0 +1,104 @@
+//! Chats: the one trait every platform implements, and the platform-neutral
+//! message model it carries.
+//!
+//! Adapters (console now; Telegram and Discord next) only translate between
+//! [`Outgoing`] and their SDK. The delivery policy — waiting out rate
+//! limits, retrying, pausing chats that are gone — is written once, in
+//! [`crate::delivery`], and acts on the [`SendError`] an adapter returns.
+//! Nothing outside this module names an SDK type.
+
+pub mod console;
+mod message;
+
+use std::{fmt, str::FromStr, time::Duration};
+
+use async_trait::async_trait;
+
+pub use message::{Alert, AlertMatch, Notice, Outgoing};
+
+/// A chat platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// stdout.
+    Console,
+    /// Telegram Bot API.
+    Telegram,
+    /// Discord.
+    Discord,
+}
+
+impl Platform {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::Console => "console",
+            Platform::Telegram => "telegram",
+            Platform::Discord => "discord",
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Platform {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "console" => Ok(Platform::Console),
+            "telegram" => Ok(Platform::Telegram),
+            "discord" => Ok(Platform::Discord),
+            other => Err(format!("unknown platform {other:?}")),
+        }
+    }
+}
+
+/// A chat to send to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChatTarget {
+    /// Its platform.
+    pub platform: Platform,
+    /// The platform's id of the chat (a Telegram chat id, a Discord channel id).
+    pub chat_id: String,
+}
+
+/// What a platform said about a delivered message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sent {
+    /// The platform's id of the message, for later edits.
+    pub message_id: Option<String>,
+}
+
+/// Why a send failed; the delivery policy decides what each means.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Wait this long, then try again; never a reason to drop a message.
+    #[error("rate limited for {0:?}")]
+    RateLimited(Duration),
+    /// The chat no longer accepts messages from the bot (blocked, kicked,
+    /// deleted): pause the subscription.
+    #[error("chat is gone: {0}")]
+    ChatGone(String),
+    /// The chat moved (Telegram group upgraded to a supergroup).
+    #[error("chat moved to {}", .0.chat_id)]
+    Migrated(ChatTarget),
+    /// The platform refuses this message for good.
+    #[error("message rejected: {0}")]
+    Rejected(String),
+    /// Anything else (network, 5xx): retry with backoff.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// A chat platform that messages can be sent to.
+#[async_trait]
+pub trait Chat: Send + Sync {
+    /// Which platform this is.
+    fn platform(&self) -> Platform;
+    /// Sends one message.
+    async fn send(&self, to: &ChatTarget, msg: &Outgoing) -> Result<Sent, SendError>;
+}

@@ -1,0 +1,258 @@
+//! `wirewatch check`: match articles against rules and explain, without a
+//! database or a chat. One input (a feed, an HTML page or plain text, from
+//! a file, a URL or stdin) or, in bulk, many files and directories.
+
+use std::{
+    io::{Read, Write},
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+use url::Url;
+
+use crate::{
+    config::Settings,
+    feeds::{
+        fetch::{FetchOutcome, FetchSettings, Fetcher, Trust, Validators},
+        parse::{FeedItem, parse_document},
+    },
+    matching::{Article, Matcher, MatcherBuilder, RuleSpec},
+};
+
+/// Rules as given on the command line or in a rules file.
+#[derive(Debug, Clone)]
+pub struct CheckRules {
+    specs: Vec<(String, RuleSpec)>,
+    matcher: Matcher,
+}
+
+impl CheckRules {
+    /// Parses each SPEC; the error names the SPEC (and line, via `origin`).
+    pub fn parse<'a>(specs: impl IntoIterator<Item = (String, &'a str)>) -> anyhow::Result<Self> {
+        let mut parsed = Vec::new();
+        let mut builder = MatcherBuilder::new();
+        for (origin, text) in specs {
+            let spec = RuleSpec::parse(text).map_err(|e| anyhow::anyhow!("{origin}: invalid rule {text:?}: {e}"))?;
+            builder.add(parsed.len() as i64, &spec);
+            parsed.push((text.to_owned(), spec));
+        }
+        if parsed.is_empty() {
+            bail!("no rules given: use --rule SPEC (e.g. --rule \"keyword:UN Security Council\") or --rules-file FILE");
+        }
+        Ok(Self {
+            specs: parsed,
+            matcher: builder.build(),
+        })
+    }
+
+    /// Reads a rules file: one SPEC a line, `#` comments and blank lines skipped.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read rules file {}", path.display()))?;
+        let name = path.display().to_string();
+        Self::parse(
+            text.lines()
+                .enumerate()
+                .map(|(i, line)| (i, line.trim()))
+                .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
+                .map(|(i, line)| (format!("{name}:{}", i + 1), line)),
+        )
+    }
+
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.specs.len()
+    }
+
+    /// True when there are no rules (never, once parsed).
+    pub fn is_empty(&self) -> bool {
+        self.specs.is_empty()
+    }
+}
+
+/// One match in `--json` output.
+#[derive(Debug, Serialize)]
+struct JsonMatch<'a> {
+    rule: &'a str,
+    terms: &'a [String],
+    snippet: &'a str,
+}
+
+/// One article in `--json` output.
+#[derive(Debug, Serialize)]
+struct JsonArticle<'a> {
+    input: &'a str,
+    title: &'a str,
+    link: Option<&'a str>,
+    matches: Vec<JsonMatch<'a>>,
+}
+
+/// Totals of a check run.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct CheckSummary {
+    /// Articles read.
+    pub articles: usize,
+    /// Rules matched against.
+    pub rules: usize,
+    /// Articles with at least one match.
+    pub matched_articles: usize,
+    /// Time spent matching (not reading or parsing).
+    pub seconds: f64,
+}
+
+/// Output options.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckOutput {
+    /// One JSON line per article instead of text.
+    pub json: bool,
+    /// Print the totals line at the end.
+    pub summary: bool,
+}
+
+/// Matches every article of every input and writes the result to `out`.
+pub async fn run_check(
+    settings: &Settings,
+    rules: &CheckRules,
+    inputs: &[String],
+    output: CheckOutput,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<CheckSummary> {
+    let mut summary = CheckSummary {
+        rules: rules.len(),
+        ..CheckSummary::default()
+    };
+    let mut matching_time = Duration::ZERO;
+    for (name, items) in read_inputs(settings, inputs).await? {
+        for item in &items {
+            summary.articles += 1;
+            let body = format!("{}\n{}", item.summary, item.content);
+            let started = Instant::now();
+            let hits = rules.matcher.find(&Article {
+                title: &item.title,
+                body: &body,
+                source: &name,
+            });
+            matching_time += started.elapsed();
+            if !hits.is_empty() {
+                summary.matched_articles += 1;
+            }
+            if output.json {
+                let line = JsonArticle {
+                    input: &name,
+                    title: &item.title,
+                    link: item.link.as_deref(),
+                    matches: hits
+                        .iter()
+                        .map(|h| JsonMatch {
+                            rule: &rules.specs[h.rule_id as usize].0,
+                            terms: &h.terms,
+                            snippet: &h.snippet.text,
+                        })
+                        .collect(),
+                };
+                writeln!(out, "{}", serde_json::to_string(&line)?)?;
+            } else {
+                let title = if item.title.is_empty() { "(untitled)" } else { &item.title };
+                writeln!(out, "{name}: {title}")?;
+                if let Some(link) = &item.link {
+                    writeln!(out, "  {link}")?;
+                }
+                if hits.is_empty() {
+                    writeln!(out, "  no rule matched")?;
+                }
+                for hit in &hits {
+                    writeln!(
+                        out,
+                        "  MATCH {} on: {}",
+                        rules.specs[hit.rule_id as usize].0,
+                        hit.terms.join(", ")
+                    )?;
+                    writeln!(out, "    “{}”", crate::alerts::mark(&hit.snippet, "[[", "]]"))?;
+                }
+            }
+        }
+    }
+    summary.seconds = matching_time.as_secs_f64();
+    if output.summary {
+        if output.json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({
+                    "articles": summary.articles,
+                    "rules": summary.rules,
+                    "seconds": summary.seconds,
+                })
+            )?;
+        } else {
+            writeln!(
+                out,
+                "{} articles, {} rules, {} matched; {:.6} s matching",
+                summary.articles, summary.rules, summary.matched_articles, summary.seconds
+            )?;
+        }
+    }
+    Ok(summary)
+}
+
+/// Every input as (name, items). Directories give their files, sorted.
+async fn read_inputs(settings: &Settings, inputs: &[String]) -> anyhow::Result<Vec<(String, Vec<FeedItem>)>> {
+    let mut documents = Vec::new();
+    let default_stdin = ["-".to_owned()];
+    let inputs = if inputs.is_empty() { &default_stdin[..] } else { inputs };
+    for input in inputs {
+        if input == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin().read_to_end(&mut bytes).context("cannot read stdin")?;
+            documents.push(("stdin".to_owned(), parse_named("stdin", &bytes, None, None)?));
+        } else if input.starts_with("http://") || input.starts_with("https://") {
+            let url = Url::parse(input).with_context(|| format!("invalid URL {input}"))?;
+            let fetcher = Fetcher::new(FetchSettings {
+                timeout: Duration::from_secs(settings.polling.timeout_secs),
+                max_body_bytes: settings.polling.max_body_bytes,
+                ..FetchSettings::default()
+            })?;
+            let body = match fetcher.fetch(&url, &Validators::default(), Trust::Operator).await {
+                Ok(FetchOutcome::Fetched(body)) => body,
+                Ok(FetchOutcome::NotModified) => bail!("{input}: server answered 304 to an unconditional request"),
+                Err(e) => bail!("{input}: {e}"),
+            };
+            let items = parse_named(input, &body.bytes, body.charset.as_deref(), Some(&body.final_url))?;
+            documents.push((input.clone(), items));
+        } else {
+            for path in files_of(Path::new(input))? {
+                let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let name = path.display().to_string();
+                let base = std::fs::canonicalize(&path).ok().and_then(|p| Url::from_file_path(p).ok());
+                documents.push((name.clone(), parse_named(&name, &bytes, None, base.as_ref())?));
+            }
+        }
+    }
+    Ok(documents)
+}
+
+fn parse_named(name: &str, bytes: &[u8], charset: Option<&str>, base: Option<&Url>) -> anyhow::Result<Vec<FeedItem>> {
+    parse_document(bytes, charset, base).map_err(|e| anyhow::anyhow!("{name}: {e}"))
+}
+
+/// A file, or the files of a directory (not recursive, sorted, hidden
+/// files and SOURCES/README notes skipped).
+fn files_of(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .with_context(|| format!("cannot list {}", path.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            !name.starts_with('.') && !name.ends_with(".md")
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}

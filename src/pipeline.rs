@@ -1,0 +1,481 @@
+//! One poll of one feed: fetch, parse, dedup, match, and store the articles,
+//! hits and outbox rows in one transaction.
+//!
+//! [`Pipeline::poll`] is the step the scheduler runs on every tick and that
+//! tests call directly. The rule set every poll matches against is compiled
+//! once and swapped whole when rules change ([`Pipeline::reload_rules`]),
+//! so polls never wait for a rebuild.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use tracing::{debug, info, warn};
+use url::Url;
+
+use crate::{
+    alerts::{AlertArticle, build_alert},
+    config::Backfill,
+    feeds::{
+        fetch::{FetchOutcome, Fetcher, Trust, Validators},
+        parse::{FeedItem, parse_feed},
+    },
+    matching::{Article, Hit, Matcher, MatcherBuilder, RuleSpec},
+    store::{Feed, FeedOrigin, NewArticle, RuleRow, Store, StoreError, Subscription},
+};
+
+/// First wait after a failed poll; doubled on each further failure.
+const FIRST_BACKOFF: Duration = Duration::from_secs(30);
+/// How much of an article's text is stored as its summary.
+const SUMMARY_CHARS: usize = 600;
+
+/// Why a poll did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    /// The store failed; the poll's writes were rolled back.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a poll did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// 304: nothing parsed.
+    NotModified,
+    /// The feed was read.
+    Ingested(IngestReport),
+    /// Fetching or parsing failed; the feed is retried at `retry_at`.
+    Failed {
+        /// What went wrong, in plain words.
+        error: String,
+        /// Next attempt.
+        retry_at: DateTime<Utc>,
+    },
+}
+
+/// Counts of one ingest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Items in the document.
+    pub items: usize,
+    /// Items not seen before, now recorded.
+    pub new_articles: usize,
+    /// New items that repeat another feed's article (same canonical URL).
+    pub duplicates: usize,
+    /// Hits recorded.
+    pub hits: usize,
+    /// Alert messages queued.
+    pub alerts: usize,
+}
+
+/// Every rule of every chat, compiled, with what delivery needs to know.
+#[derive(Debug)]
+pub struct RuleSet {
+    matcher: Matcher,
+    rules: HashMap<i64, RuleRow>,
+    subscriptions: HashMap<i64, Subscription>,
+}
+
+impl RuleSet {
+    /// An empty rule set.
+    pub fn empty() -> Self {
+        Self {
+            matcher: Matcher::empty(),
+            rules: HashMap::new(),
+            subscriptions: HashMap::new(),
+        }
+    }
+
+    /// Compiles stored rules. A stored rule that no longer parses (the
+    /// language changed under it) is skipped with a warning, not fatal.
+    pub fn build(rules: Vec<RuleRow>, subscriptions: Vec<Subscription>) -> Self {
+        let mut builder = MatcherBuilder::new();
+        let mut kept = HashMap::with_capacity(rules.len());
+        for rule in rules {
+            match RuleSpec::parse(&rule.spec) {
+                Ok(spec) => {
+                    builder.add(rule.id, &spec);
+                    kept.insert(rule.id, rule);
+                }
+                Err(error) => warn!(rule_id = rule.id, spec = %rule.spec, %error, "skipping stored rule"),
+            }
+        }
+        Self {
+            matcher: builder.build(),
+            rules: kept,
+            subscriptions: subscriptions.into_iter().map(|s| (s.id, s)).collect(),
+        }
+    }
+
+    /// Number of compiled rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// True when there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+}
+
+/// The ingest stage, shared by the scheduler's tasks.
+pub struct Pipeline {
+    store: Store,
+    fetcher: Fetcher,
+    rules: RwLock<Arc<RuleSet>>,
+    outbox_ready: Arc<Notify>,
+    max_backoff: Duration,
+}
+
+impl Pipeline {
+    /// A pipeline with an empty rule set; call [`Pipeline::reload_rules`].
+    pub fn new(store: Store, fetcher: Fetcher, outbox_ready: Arc<Notify>, max_backoff: Duration) -> Self {
+        Self {
+            store,
+            fetcher,
+            rules: RwLock::new(Arc::new(RuleSet::empty())),
+            outbox_ready,
+            max_backoff,
+        }
+    }
+
+    /// Recompiles the rule set from the store and swaps it in.
+    pub async fn reload_rules(&self) -> Result<usize, StoreError> {
+        let rules = self.store.all_rules().await?;
+        let subscriptions = self.store.subscriptions().await?;
+        let set = tokio::task::spawn_blocking(move || RuleSet::build(rules, subscriptions))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("rule compilation panicked: {e}")))?;
+        let count = set.len();
+        *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(set);
+        info!(rules = count, "rule set compiled");
+        Ok(count)
+    }
+
+    fn rule_set(&self) -> Arc<RuleSet> {
+        self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Polls one feed once: the scheduler's step, also called by tests.
+    pub async fn poll(&self, feed: &Feed, now: DateTime<Utc>) -> Result<PollOutcome, PollError> {
+        let url = match Url::parse(&feed.url) {
+            Ok(url) => url,
+            Err(e) => return self.fail(feed, format!("invalid URL: {e}"), now).await,
+        };
+        let trust = match feed.origin {
+            FeedOrigin::Operator => Trust::Operator,
+            FeedOrigin::Chat => Trust::Chat,
+        };
+        let body = match self.fetcher.fetch(&url, &feed.validators, trust).await {
+            Ok(FetchOutcome::NotModified) => {
+                self.store.record_not_modified(feed.id, now).await?;
+                debug!(feed_id = feed.id, "not modified");
+                return Ok(PollOutcome::NotModified);
+            }
+            Ok(FetchOutcome::Fetched(body)) => body,
+            Err(e) => return self.fail(feed, e.to_string(), now).await,
+        };
+        let final_url = body.final_url.clone();
+        let parsed = tokio::task::spawn_blocking(move || {
+            parse_feed(&body.bytes, body.charset.as_deref(), Some(&final_url))
+        })
+        .await;
+        let parsed = match parsed {
+            Ok(Ok(parsed)) => parsed,
+            Ok(Err(e)) => return self.fail(feed, format!("not a usable feed: {e}"), now).await,
+            Err(e) => return self.fail(feed, format!("parser failed: {e}"), now).await,
+        };
+        if parsed.items.is_empty() {
+            info!(feed_id = feed.id, url = %feed.url, "feed has no items");
+        }
+        let source = feed
+            .name
+            .clone()
+            .or(parsed.title.clone().filter(|t| !t.trim().is_empty()))
+            .unwrap_or_else(|| url.host_str().unwrap_or("local feed").to_owned());
+        let report = self
+            .ingest(feed, &source, &parsed.items, &body.validators, now)
+            .await?;
+        Ok(PollOutcome::Ingested(report))
+    }
+
+    async fn fail(&self, feed: &Feed, error: String, now: DateTime<Utc>) -> Result<PollOutcome, PollError> {
+        let retry_at = now + backoff(feed.consecutive_failures + 1, self.max_backoff);
+        warn!(feed_id = feed.id, url = %feed.url, %error, %retry_at, "poll failed");
+        self.store.record_poll_failure(feed.id, &error, now, retry_at).await?;
+        Ok(PollOutcome::Failed { error, retry_at })
+    }
+
+    /// Records a feed's items: new ones become articles, matching ones get
+    /// hits and alerts, all in one transaction with the feed's new state.
+    pub async fn ingest(
+        &self,
+        feed: &Feed,
+        source: &str,
+        items: &[FeedItem],
+        validators: &Validators,
+        now: DateTime<Utc>,
+    ) -> Result<IngestReport, PollError> {
+        let rules = self.rule_set();
+        let mut report = IngestReport {
+            items: items.len(),
+            ..IngestReport::default()
+        };
+        let keyed: Vec<(String, &FeedItem)> = items.iter().map(|i| (item_key(i), i)).collect();
+        let mut tx = self.store.begin().await?;
+        let keys: Vec<&str> = keyed.iter().map(|(k, _)| k.as_str()).collect();
+        let known = tx.known_item_keys(feed.id, &keys).await?;
+        for (key, item) in keyed.iter().filter(|(k, _)| !known.contains(k)) {
+            let canonical = item.link.as_deref().and_then(canonical_url);
+            let duplicate_of = match &canonical {
+                Some(c) => tx.article_by_canonical_url(c, feed.id).await?,
+                None => None,
+            };
+            let body = join_text(&item.summary, &item.content);
+            let summary: String = body.chars().take(SUMMARY_CHARS).collect();
+            let Some(article_id) = tx
+                .insert_article(&NewArticle {
+                    feed_id: feed.id,
+                    item_key: key,
+                    url: item.link.as_deref(),
+                    canonical_url: canonical.as_deref(),
+                    title: &item.title,
+                    summary: &summary,
+                    published_at: item.published.or(item.updated),
+                    fetched_at: now,
+                    duplicate_of,
+                })
+                .await?
+            else {
+                continue; // the same item twice in one document
+            };
+            report.new_articles += 1;
+            if duplicate_of.is_some() {
+                report.duplicates += 1;
+                continue;
+            }
+            if !alerts_on_item(feed, item, now) {
+                continue;
+            }
+            let hits = rules.matcher.find(&Article {
+                title: &item.title,
+                body: &body,
+                source,
+            });
+            // Group by chat so that each chat gets one alert per article.
+            let mut by_chat: BTreeMap<i64, Vec<(i64, &str, &Hit)>> = BTreeMap::new();
+            for hit in &hits {
+                let Some(rule) = rules.rules.get(&hit.rule_id) else { continue };
+                let explanation = serde_json::to_string(hit)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if tx.insert_hit(rule.id, article_id, &explanation, now).await? {
+                    report.hits += 1;
+                    debug!(article_id, rule_id = rule.id, "hit");
+                    by_chat
+                        .entry(rule.subscription_id)
+                        .or_default()
+                        .push((rule.id, rule.spec.as_str(), hit));
+                }
+            }
+            let article = AlertArticle {
+                id: article_id,
+                title: &item.title,
+                url: item.link.as_deref(),
+                source,
+                published: item.published.or(item.updated),
+            };
+            for (subscription_id, chat_hits) in by_chat {
+                let wants_alerts = rules
+                    .subscriptions
+                    .get(&subscription_id)
+                    .is_some_and(|s| s.alerts_enabled && s.paused_reason.is_none());
+                if !wants_alerts {
+                    continue;
+                }
+                let payload = serde_json::to_string(&build_alert(&article, &chat_hits))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                tx.enqueue(subscription_id, &payload, now).await?;
+                report.alerts += 1;
+            }
+        }
+        tx.record_poll_success(feed.id, validators, report.new_articles > 0, now)
+            .await?;
+        tx.commit().await?;
+        if report.alerts > 0 {
+            self.outbox_ready.notify_one();
+        }
+        info!(
+            feed_id = feed.id,
+            items = report.items,
+            new = report.new_articles,
+            duplicates = report.duplicates,
+            hits = report.hits,
+            alerts = report.alerts,
+            "feed ingested"
+        );
+        Ok(report)
+    }
+}
+
+/// Wait before the `failures`-th retry: 30 s doubling, capped.
+pub fn backoff(failures: u32, max: Duration) -> Duration {
+    let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(20));
+    FIRST_BACKOFF.saturating_mul(factor).min(max)
+}
+
+/// Whether an item of this poll may alert: a feed's first poll only
+/// records what is already there, unless its backfill says otherwise.
+fn alerts_on_item(feed: &Feed, item: &FeedItem, now: DateTime<Utc>) -> bool {
+    if feed.seeded {
+        return true;
+    }
+    match feed.backfill {
+        Backfill::None => false,
+        Backfill::All => true,
+        Backfill::Within(age) => item
+            .published
+            .or(item.updated)
+            .is_some_and(|t| now.signed_duration_since(t).to_std().map_or(true, |d| d <= age)),
+    }
+}
+
+/// The key that identifies an item within its feed: its guid, else its
+/// link, else its title and date.
+fn item_key(item: &FeedItem) -> String {
+    if let Some(guid) = item.guid.as_deref().filter(|g| !g.trim().is_empty()) {
+        return format!("guid:{}", guid.trim());
+    }
+    if let Some(link) = item.link.as_deref().filter(|l| !l.trim().is_empty()) {
+        return format!("link:{}", link.trim());
+    }
+    let when = item.published.or(item.updated).map(|t| t.to_rfc3339()).unwrap_or_default();
+    format!("title:{}|{when}", item.title.trim())
+}
+
+fn join_text(summary: &str, content: &str) -> String {
+    match (summary.trim(), content.trim()) {
+        ("", c) => c.to_owned(),
+        (s, "") => s.to_owned(),
+        // Many feeds repeat the summary as the start of the content.
+        (s, c) if c.starts_with(s) => c.to_owned(),
+        (s, c) => format!("{s}\n{c}"),
+    }
+}
+
+/// Query parameters that only track the reader, never identify the article.
+const TRACKING_PARAMS: &[&str] = &["fbclid", "gclid", "ocid", "cmpid", "mc_cid", "mc_eid", "ns_mchannel", "ns_source", "ns_campaign", "at_medium", "at_campaign", "CMP"];
+
+/// The form of a link used to recognise one article across feeds: https,
+/// host without `www.`, no fragment, no tracking parameters, no trailing
+/// slash. `None` for links that are not http(s).
+pub fn canonical_url(link: &str) -> Option<String> {
+    let mut url = Url::parse(link.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let host = url.host_str()?.to_ascii_lowercase();
+    let host = host.strip_prefix("www.").unwrap_or(&host).to_owned();
+    url.set_fragment(None);
+    let kept: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| !k.starts_with("utm_") && !TRACKING_PARAMS.contains(&k.as_ref()))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.set_query(None);
+    if !kept.is_empty() {
+        url.query_pairs_mut().extend_pairs(kept);
+    }
+    let path = url.path().trim_end_matches('/').to_owned();
+    let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
+    Some(format!("https://{host}{path}{query}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_urls_ignore_what_does_not_identify_an_article() {
+        let cases = [
+            ("https://www.bbc.co.uk/news/world-1?utm_source=rss#top", Some("https://bbc.co.uk/news/world-1")),
+            ("http://BBC.co.uk/news/world-1/", Some("https://bbc.co.uk/news/world-1")),
+            ("https://example.com/a?id=7&utm_medium=x&fbclid=y", Some("https://example.com/a?id=7")),
+            ("https://example.com/a?id=7", Some("https://example.com/a?id=7")),
+            ("mailto:desk@example.com", None),
+            ("not a url", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(canonical_url(input).as_deref(), want, "{input}");
+        }
+        assert_ne!(canonical_url("https://example.com/a?id=7"), canonical_url("https://example.com/a?id=8"));
+    }
+
+    #[test]
+    fn backoff_doubles_and_stops_at_the_cap() {
+        let max = Duration::from_secs(3600);
+        assert_eq!(backoff(1, max), Duration::from_secs(30));
+        assert_eq!(backoff(2, max), Duration::from_secs(60));
+        assert_eq!(backoff(5, max), Duration::from_secs(480));
+        assert_eq!(backoff(12, max), max);
+        assert_eq!(backoff(u32::MAX, max), max);
+    }
+
+    fn item(guid: Option<&str>, link: Option<&str>, published: Option<DateTime<Utc>>) -> FeedItem {
+        FeedItem {
+            guid: guid.map(str::to_owned),
+            title: "t".to_owned(),
+            link: link.map(str::to_owned),
+            published,
+            updated: None,
+            summary: String::new(),
+            content: String::new(),
+            categories: vec![],
+            authors: vec![],
+        }
+    }
+
+    #[test]
+    fn item_keys_prefer_guid_then_link() {
+        assert_eq!(item_key(&item(Some("g1"), Some("https://a/"), None)), "guid:g1");
+        assert_eq!(item_key(&item(None, Some("https://a/"), None)), "link:https://a/");
+        assert_eq!(item_key(&item(Some("  "), None, None)), "title:t|");
+    }
+
+    #[test]
+    fn first_poll_alerts_only_as_backfill_allows() {
+        let now = Utc::now();
+        let mut feed = Feed {
+            id: 1,
+            url: "file:///x".into(),
+            name: None,
+            origin: FeedOrigin::Operator,
+            active: true,
+            schedule: None,
+            backfill: Backfill::None,
+            validators: Validators::default(),
+            seeded: false,
+            failing_since: None,
+            last_error: None,
+            consecutive_failures: 0,
+            retry_at: None,
+            last_success_at: None,
+        };
+        let fresh = item(Some("a"), None, Some(now - chrono::Duration::hours(1)));
+        let old = item(Some("b"), None, Some(now - chrono::Duration::hours(30)));
+        let undated = item(Some("c"), None, None);
+        assert!(!alerts_on_item(&feed, &fresh, now));
+        feed.backfill = Backfill::Within(Duration::from_secs(24 * 3600));
+        assert!(alerts_on_item(&feed, &fresh, now));
+        assert!(!alerts_on_item(&feed, &old, now));
+        assert!(!alerts_on_item(&feed, &undated, now));
+        feed.backfill = Backfill::All;
+        assert!(alerts_on_item(&feed, &old, now));
+        feed.backfill = Backfill::None;
+        feed.seeded = true;
+        assert!(alerts_on_item(&feed, &old, now));
+    }
+}

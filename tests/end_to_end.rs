@@ -1,0 +1,165 @@
+//! The whole pipeline against a loopback feed server, through the console
+//! chat: one story, one alert; no repeats on later polls or restarts.
+
+use chrono::Utc;
+use wirewatch::pipeline::PollOutcome;
+
+use crate::support::{
+    app::{TestDb, spawn_app, test_settings},
+    feed_server::FeedServer,
+};
+
+/// An RSS document with the given (guid, title, description) items.
+pub fn rss(items: &[(&str, &str, &str)]) -> String {
+    let mut body = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Loopback News</title><link>https://news.example/</link><description>test</description>\n",
+    );
+    for (guid, title, description) in items {
+        body.push_str(&format!(
+            "<item><title>{title}</title><link>https://news.example/{guid}</link><guid>{guid}</guid><pubDate>Fri, 27 Nov 2026 09:00:00 GMT</pubDate><description>{description}</description></item>\n"
+        ));
+    }
+    body.push_str("</channel></rss>\n");
+    body
+}
+
+const OLD_STORY: (&str, &str, &str) = ("old-1", "Markets open higher", "Shares rose in early trading.");
+const NEW_STORY: (&str, &str, &str) = (
+    "new-1",
+    "Ministers meet in New York",
+    "The UN Security Council met on Friday to discuss the ceasefire.",
+);
+
+fn config_for(server: &FeedServer) -> String {
+    format!(
+        "[[feeds]]\nurl = \"{}\"\nname = \"Loopback News\"\n[[console.rules]]\nspec = \"keyword:UN Security Council\"\n",
+        server.url("/world.xml")
+    )
+}
+
+async fn poll_only_feed(app: &wirewatch::app::App) -> PollOutcome {
+    let feeds = app.store().active_feeds().await.unwrap();
+    assert_eq!(feeds.len(), 1);
+    app.pipeline().poll(&feeds[0], Utc::now()).await.unwrap()
+}
+
+async fn deliver(app: &wirewatch::app::App) {
+    app.delivery().deliver_due(Utc::now()).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_story_that_appears_in_a_feed_gives_exactly_one_alert_and_never_repeats() {
+    let server = FeedServer::start().await;
+    server.set("/world.xml", rss(&[OLD_STORY]), "application/rss+xml");
+    let db = TestDb::new();
+    let mut t = spawn_app(test_settings(&db, &config_for(&server))).await;
+
+    // First poll: the feed's existing items are recorded, not alerted.
+    let PollOutcome::Ingested(first) = poll_only_feed(&t.app).await else { panic!("first poll failed") };
+    assert_eq!((first.new_articles, first.alerts), (1, 0));
+    deliver(&t.app).await;
+    assert!(t.printed().is_empty());
+
+    // The feed gains the story.
+    server.set("/world.xml", rss(&[NEW_STORY, OLD_STORY]), "application/rss+xml");
+    let PollOutcome::Ingested(second) = poll_only_feed(&t.app).await else { panic!("second poll failed") };
+    assert_eq!((second.new_articles, second.hits, second.alerts), (1, 1, 1));
+    deliver(&t.app).await;
+    let printed = t.printed();
+    assert_eq!(printed.len(), 1, "{printed:?}");
+    assert!(printed[0].contains("Ministers meet in New York"), "{}", printed[0]);
+    assert!(printed[0].contains("https://news.example/new-1"), "{}", printed[0]);
+    assert!(printed[0].contains("[[UN Security Council]]"), "{}", printed[0]);
+
+    // The next poll is a 304 and adds nothing.
+    assert_eq!(poll_only_feed(&t.app).await, PollOutcome::NotModified);
+    deliver(&t.app).await;
+    assert!(t.printed().is_empty());
+
+    // A restart on the same database adds nothing either, even when the
+    // server forgets its ETag and sends the whole document again.
+    drop(t);
+    server.set("/world.xml", format!("{}\n", rss(&[NEW_STORY, OLD_STORY])), "application/rss+xml");
+    let mut t = spawn_app(test_settings(&db, &config_for(&server))).await;
+    let PollOutcome::Ingested(third) = poll_only_feed(&t.app).await else { panic!("poll after restart failed") };
+    assert_eq!((third.new_articles, third.alerts), (0, 0));
+    deliver(&t.app).await;
+    assert!(t.printed().is_empty());
+    assert_eq!(t.app.store().hit_count().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn an_alert_queued_before_a_crash_is_delivered_once_after_restart() {
+    let server = FeedServer::start().await;
+    server.set("/world.xml", rss(&[OLD_STORY]), "application/rss+xml");
+    let db = TestDb::new();
+    let t = spawn_app(test_settings(&db, &config_for(&server))).await;
+    poll_only_feed(&t.app).await;
+    server.set("/world.xml", rss(&[NEW_STORY, OLD_STORY]), "application/rss+xml");
+    let PollOutcome::Ingested(report) = poll_only_feed(&t.app).await else { panic!("poll failed") };
+    assert_eq!(report.alerts, 1);
+    // The process dies after the commit and before any send.
+    drop(t);
+
+    let mut t = spawn_app(test_settings(&db, &config_for(&server))).await;
+    assert_eq!(t.app.store().pending_count().await.unwrap(), 1);
+    deliver(&t.app).await;
+    deliver(&t.app).await;
+    let printed = t.printed();
+    assert_eq!(printed.len(), 1, "{printed:?}");
+    assert!(printed[0].contains("Ministers meet in New York"));
+    assert_eq!(t.app.store().pending_count().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn the_same_article_from_two_feeds_alerts_once() {
+    let server = FeedServer::start().await;
+    let story = rss(&[NEW_STORY]);
+    server.set("/a.xml", story.clone(), "application/rss+xml");
+    server.set("/b.xml", story.replace("<guid>new-1</guid>", "<guid>other-guid</guid>").replace("https://news.example/new-1", "https://www.news.example/new-1?utm_source=rss"), "application/rss+xml");
+    let db = TestDb::new();
+    let extra = format!(
+        "[[feeds]]\nurl = \"{}\"\nbackfill = \"all\"\n[[feeds]]\nurl = \"{}\"\nbackfill = \"all\"\n[[console.rules]]\nspec = \"keyword:UN Security Council\"\n",
+        server.url("/a.xml"),
+        server.url("/b.xml")
+    );
+    let mut t = spawn_app(test_settings(&db, &extra)).await;
+    let feeds = t.app.store().active_feeds().await.unwrap();
+    let mut alerts = 0;
+    let mut duplicates = 0;
+    for feed in &feeds {
+        let PollOutcome::Ingested(r) = t.app.pipeline().poll(feed, Utc::now()).await.unwrap() else { panic!() };
+        alerts += r.alerts;
+        duplicates += r.duplicates;
+    }
+    assert_eq!((alerts, duplicates), (1, 1));
+    deliver(&t.app).await;
+    assert_eq!(t.printed().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unreachable_feed_is_marked_failing_with_a_plain_reason_and_backs_off() {
+    let server = FeedServer::start().await;
+    server.fail("/world.xml", 500);
+    let db = TestDb::new();
+    let t = spawn_app(test_settings(&db, &config_for(&server))).await;
+    let now = Utc::now();
+    let PollOutcome::Failed { error, retry_at } = poll_only_feed(&t.app).await else { panic!("expected failure") };
+    assert!(error.contains("500"), "{error}");
+    assert!(retry_at > now);
+    let feed = &t.app.store().active_feeds().await.unwrap()[0];
+    assert!(feed.failing_since.is_some());
+    assert_eq!(feed.consecutive_failures, 1);
+    assert_eq!(feed.last_error.as_deref(), Some(error.as_str()));
+
+    // A second failure waits longer.
+    let PollOutcome::Failed { retry_at: second, .. } = poll_only_feed(&t.app).await else { panic!() };
+    assert!(second - Utc::now() > retry_at - now, "backoff did not grow");
+
+    // Recovery clears the failing state.
+    server.restore("/world.xml");
+    server.set("/world.xml", rss(&[OLD_STORY]), "application/rss+xml");
+    assert!(matches!(poll_only_feed(&t.app).await, PollOutcome::Ingested(_)));
+    let feed = &t.app.store().active_feeds().await.unwrap()[0];
+    assert_eq!((feed.failing_since, feed.consecutive_failures, feed.last_error.clone()), (None, 0, None));
+}

@@ -1,0 +1,4 @@
+//! Loopback fakes and helpers shared by the integration tests.
+
+pub mod app;
+pub mod feed_server;
