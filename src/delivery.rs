@@ -68,7 +68,6 @@ impl Delivery {
             match self.deliver(&msg, now).await? {
                 Delivered::Sent => report.sent += 1,
                 Delivered::Failed => report.failed += 1,
-                Delivered::Deferred => report.deferred += 1,
                 Delivered::HoldChat => {
                     report.deferred += 1;
                     held.insert(msg.subscription_id);
@@ -198,7 +197,6 @@ impl Delivery {
 enum Delivered {
     Sent,
     Failed,
-    Deferred,
     HoldChat,
 }
 

@@ -98,7 +98,7 @@ impl Scheduler {
             let due = if first && feed.retry_at.is_none_or(|r| r <= now) {
                 now
             } else {
-                self.next_tick(&feed, now)
+                next_tick(&self.default_schedule, &feed, now)
             };
             first = false;
             let wait = (due - now).to_std().unwrap_or_default() + self.random_jitter();
@@ -115,24 +115,26 @@ impl Scheduler {
         }
     }
 
-    /// The first tick of the feed's schedule after now and after its backoff.
-    pub fn next_tick(&self, feed: &Feed, now: DateTime<Utc>) -> DateTime<Utc> {
-        let own = feed.schedule.as_deref().and_then(|s| s.parse::<CronSchedule>().ok());
-        let schedule = own.as_ref().unwrap_or(&self.default_schedule);
-        let from = feed.retry_at.map_or(now, |r| r.max(now));
-        schedule
-            .schedule()
-            .after(&from)
-            .next()
-            .unwrap_or(from + chrono::Duration::hours(1))
-    }
-
     fn random_jitter(&self) -> Duration {
         if self.jitter.is_zero() {
             return Duration::ZERO;
         }
         Duration::from_millis(rand::rng().random_range(0..=self.jitter.as_millis() as u64))
     }
+}
+
+/// The first tick of the feed's schedule (its own, else `default`) after
+/// `now` and after its backoff. Computed after each poll, so ticks missed
+/// while a poll was slow are skipped, never queued.
+pub fn next_tick(default: &CronSchedule, feed: &Feed, now: DateTime<Utc>) -> DateTime<Utc> {
+    let own = feed.schedule.as_deref().and_then(|s| s.parse::<CronSchedule>().ok());
+    let schedule = own.as_ref().unwrap_or(default);
+    let from = feed.retry_at.map_or(now, |r| r.max(now));
+    schedule
+        .schedule()
+        .after(&from)
+        .next()
+        .unwrap_or(from + chrono::Duration::hours(1))
 }
 
 /// Polls every active feed once, `concurrency` at a time (`run --once`).
@@ -171,4 +173,60 @@ pub struct PollSummary {
     pub new_articles: usize,
     /// Hits over all feeds.
     pub hits: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{config::Backfill, feeds::fetch::Validators, store::FeedOrigin};
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn feed(schedule: Option<&str>, retry_at: Option<DateTime<Utc>>) -> Feed {
+        Feed {
+            id: 1,
+            url: "https://a.example/".into(),
+            name: None,
+            origin: FeedOrigin::Operator,
+            active: true,
+            schedule: schedule.map(str::to_owned),
+            backfill: Backfill::None,
+            validators: Validators::default(),
+            seeded: true,
+            failing_since: None,
+            last_error: None,
+            consecutive_failures: 0,
+            retry_at,
+            last_success_at: None,
+        }
+    }
+
+    #[test]
+    fn the_next_tick_follows_the_feed_schedule_and_skips_missed_ticks() {
+        let every_5_min: CronSchedule = "0 */5 * * * *".parse().unwrap();
+        let cases = [
+            ("default schedule", feed(None, None), "2026-11-27T10:01:30Z", "2026-11-27T10:05:00Z"),
+            ("own schedule", feed(Some("0 */2 * * * *"), None), "2026-11-27T10:01:30Z", "2026-11-27T10:02:00Z"),
+            // A poll that ran from 10:01 to 10:17 resumes at 10:20, not 10:05.
+            ("after a slow poll", feed(None, None), "2026-11-27T10:17:00Z", "2026-11-27T10:20:00Z"),
+            ("exactly on a tick", feed(None, None), "2026-11-27T10:05:00Z", "2026-11-27T10:10:00Z"),
+            (
+                "backoff",
+                feed(None, Some(at("2026-11-27T10:31:00Z"))),
+                "2026-11-27T10:01:30Z",
+                "2026-11-27T10:35:00Z",
+            ),
+            (
+                "backoff over",
+                feed(None, Some(at("2026-11-27T09:00:00Z"))),
+                "2026-11-27T10:01:30Z",
+                "2026-11-27T10:05:00Z",
+            ),
+        ];
+        for (name, feed, now, want) in cases {
+            assert_eq!(next_tick(&every_5_min, &feed, at(now)), at(want), "{name}");
+        }
+    }
 }

@@ -45,7 +45,10 @@ async fn fetch_ok(fetcher: &Fetcher, url: &url::Url, validators: &Validators) ->
 }
 
 async fn fetch_err(fetcher: &Fetcher, url: &url::Url) -> FetchError {
-    match fetcher.fetch(url, &Validators::default(), Trust::Operator).await {
+    match fetcher
+        .fetch(url, &Validators::default(), Trust::Operator)
+        .await
+    {
         Ok(outcome) => panic!("expected an error, got {outcome:?}"),
         Err(error) => error,
     }
@@ -64,7 +67,9 @@ async fn an_unchanged_feed_answers_304_to_its_etag() {
 
     let second = fetch_ok(&fetcher, &url, &first.validators).await;
     assert!(matches!(second, FetchOutcome::NotModified), "{second:?}");
-    let headers = server.last_request_headers("/feed.xml").expect("request seen");
+    let headers = server
+        .last_request_headers("/feed.xml")
+        .expect("request seen");
     assert_eq!(headers["if-none-match"], etag.as_str());
     assert_eq!(server.requests("/feed.xml"), 2);
 }
@@ -81,11 +86,16 @@ async fn last_modified_alone_is_enough_for_a_304() {
         etag: None,
         last_modified: first.validators.last_modified.clone(),
     };
-    assert!(only_date.last_modified.is_some(), "server sent Last-Modified");
+    assert!(
+        only_date.last_modified.is_some(),
+        "server sent Last-Modified"
+    );
 
     let second = fetch_ok(&fetcher, &url, &only_date).await;
     assert!(matches!(second, FetchOutcome::NotModified), "{second:?}");
-    let headers = server.last_request_headers("/feed.xml").expect("request seen");
+    let headers = server
+        .last_request_headers("/feed.xml")
+        .expect("request seen");
     assert!(headers.get("if-none-match").is_none());
     assert_eq!(
         headers["if-modified-since"],
@@ -119,11 +129,24 @@ async fn a_feed_that_gains_a_story_is_fetched_again_with_new_validators() {
 #[tokio::test]
 async fn requests_say_who_we_are_and_what_we_accept() {
     let server = FeedServer::start().await;
-    server.set("/feed.xml", RSS, "application/rss+xml; charset=windows-1251");
-    let body = fetched(fetch_ok(&fetcher(settings()), &server.url("/feed.xml"), &Validators::default()).await);
+    server.set(
+        "/feed.xml",
+        RSS,
+        "application/rss+xml; charset=windows-1251",
+    );
+    let body = fetched(
+        fetch_ok(
+            &fetcher(settings()),
+            &server.url("/feed.xml"),
+            &Validators::default(),
+        )
+        .await,
+    );
     assert_eq!(body.charset.as_deref(), Some("windows-1251"));
 
-    let headers = server.last_request_headers("/feed.xml").expect("request seen");
+    let headers = server
+        .last_request_headers("/feed.xml")
+        .expect("request seen");
     assert_eq!(headers["user-agent"], USER_AGENT);
     let accept = headers["accept"].to_str().expect("ascii");
     assert!(accept.contains("application/rss+xml"), "{accept}");
@@ -137,7 +160,10 @@ async fn a_server_error_reads_as_plain_words() {
     server.fail("/feed.xml", 500);
     let fetcher = fetcher(settings());
     let error = fetch_err(&fetcher, &server.url("/feed.xml")).await;
-    assert_eq!(error.to_string(), "server answered 500 Internal Server Error");
+    assert_eq!(
+        error.to_string(),
+        "server answered 500 Internal Server Error"
+    );
 
     server.restore("/feed.xml");
     let body = fetched(fetch_ok(&fetcher, &server.url("/feed.xml"), &Validators::default()).await);
@@ -166,7 +192,11 @@ async fn a_body_that_trickles_past_the_timeout_fails() {
     let error = fetch_err(&fetcher, &server.url("/slow.xml")).await;
     assert_eq!(error, FetchError::TimedOut(Duration::from_millis(300)));
     assert_eq!(error.to_string(), "timed out after 300 ms");
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     let ends = server.body_ends("/slow.xml", 1).await;
     assert!(!ends[0].complete, "{ends:?}");
 }
@@ -202,7 +232,14 @@ async fn an_oversize_content_length_fails_before_the_body_is_read() {
 async fn a_body_exactly_at_the_limit_is_accepted() {
     let server = FeedServer::start().await;
     server.huge("/edge.xml", 1024 * 1024);
-    let body = fetched(fetch_ok(&fetcher(settings()), &server.url("/edge.xml"), &Validators::default()).await);
+    let body = fetched(
+        fetch_ok(
+            &fetcher(settings()),
+            &server.url("/edge.xml"),
+            &Validators::default(),
+        )
+        .await,
+    );
     assert_eq!(body.bytes.len(), 1024 * 1024);
 }
 
@@ -211,10 +248,19 @@ async fn a_gzip_body_is_decoded() {
     let server = FeedServer::start().await;
     server.set("/feed.xml", RSS, RSS_TYPE);
     server.gzip("/feed.xml");
-    let body = fetched(fetch_ok(&fetcher(settings()), &server.url("/feed.xml"), &Validators::default()).await);
+    let body = fetched(
+        fetch_ok(
+            &fetcher(settings()),
+            &server.url("/feed.xml"),
+            &Validators::default(),
+        )
+        .await,
+    );
     assert_eq!(body.bytes, RSS.as_bytes());
     // The fake only compresses when asked: this proves the body came gzipped.
-    let headers = server.last_request_headers("/feed.xml").expect("request seen");
+    let headers = server
+        .last_request_headers("/feed.xml")
+        .expect("request seen");
     let accepted = headers["accept-encoding"].to_str().expect("ascii");
     assert!(accepted.contains("gzip"), "{accepted}");
 }
@@ -234,7 +280,14 @@ async fn a_redirect_is_followed_and_the_final_url_reported() {
     let server = FeedServer::start().await;
     server.set("/new.xml", RSS, RSS_TYPE);
     server.redirect("/old.xml", "/new.xml");
-    let body = fetched(fetch_ok(&fetcher(settings()), &server.url("/old.xml"), &Validators::default()).await);
+    let body = fetched(
+        fetch_ok(
+            &fetcher(settings()),
+            &server.url("/old.xml"),
+            &Validators::default(),
+        )
+        .await,
+    );
     assert_eq!(body.bytes, RSS.as_bytes());
     assert_eq!(body.final_url, server.url("/new.xml"));
     assert_eq!(server.requests("/old.xml"), 1);
@@ -269,7 +322,11 @@ async fn five_redirects_are_followed_and_six_are_too_many() {
 
     let error = fetch_err(&fetcher, &server.url("/hop6")).await;
     assert_eq!(error.to_string(), "more than 5 redirects");
-    assert_eq!(server.requests("/feed.xml"), 1, "the sixth hop was not taken");
+    assert_eq!(
+        server.requests("/feed.xml"),
+        1,
+        "the sixth hop was not taken"
+    );
 }
 
 #[tokio::test]
@@ -317,24 +374,49 @@ fn urls_typed_in_chat_are_checked_before_any_request() {
     let ip = |text: &str| text.parse().expect("test IP");
     let refused = [
         ("http://10.0.0.1/feed", PrivateAddress(ip("10.0.0.1"))),
-        ("http://169.254.169.254/latest/meta-data/", PrivateAddress(ip("169.254.169.254"))),
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            PrivateAddress(ip("169.254.169.254")),
+        ),
         ("http://[::1]:8080/rss", PrivateAddress(ip("::1"))),
-        ("https://192.168.1.1/rss.xml", PrivateAddress(ip("192.168.1.1"))),
-        ("http://127.0.0.1:9184/metrics", PrivateAddress(ip("127.0.0.1"))),
-        ("http://[::ffff:10.0.0.1]/", PrivateAddress(ip("::ffff:10.0.0.1"))),
+        (
+            "https://192.168.1.1/rss.xml",
+            PrivateAddress(ip("192.168.1.1")),
+        ),
+        (
+            "http://127.0.0.1:9184/metrics",
+            PrivateAddress(ip("127.0.0.1")),
+        ),
+        (
+            "http://[::ffff:10.0.0.1]/",
+            PrivateAddress(ip("::ffff:10.0.0.1")),
+        ),
         ("file:///etc/passwd", UnsupportedScheme("file".into())),
-        ("ftp://ftp.example.com/feed.xml", UnsupportedScheme("ftp".into())),
-        ("javascript:alert(1)", UnsupportedScheme("javascript".into())),
+        (
+            "ftp://ftp.example.com/feed.xml",
+            UnsupportedScheme("ftp".into()),
+        ),
+        (
+            "javascript:alert(1)",
+            UnsupportedScheme("javascript".into()),
+        ),
     ];
     for (raw, expected) in refused {
-        assert_eq!(check_feed_url(raw, Trust::Chat, false), Err(expected), "{raw}");
+        assert_eq!(
+            check_feed_url(raw, Trust::Chat, false),
+            Err(expected),
+            "{raw}"
+        );
     }
     assert!(matches!(
         check_feed_url("not a url", Trust::Chat, false),
         Err(FetchError::InvalidUrl(_))
     ));
 
-    for raw in ["https://feeds.bbci.co.uk/news/world/rss.xml", "http://1.1.1.1/feed"] {
+    for raw in [
+        "https://feeds.bbci.co.uk/news/world/rss.xml",
+        "http://1.1.1.1/feed",
+    ] {
         let url = check_feed_url(raw, Trust::Chat, false).expect(raw);
         assert_eq!(url.as_str(), raw);
     }
@@ -417,9 +499,14 @@ async fn fetches_to_one_host_are_bounded() {
     });
     let url = server.url("/slow.xml");
 
-    let fetches = (0..5).map(|_| fetch_ok(&fetcher, &url, &Validators::default()));
+    let none = Validators::default();
+    let fetches = (0..5).map(|_| fetch_ok(&fetcher, &url, &none));
     let outcomes = futures::future::join_all(fetches).await;
-    assert!(outcomes.iter().all(|o| matches!(o, FetchOutcome::Fetched(_))));
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, FetchOutcome::Fetched(_)))
+    );
     assert_eq!(server.requests("/slow.xml"), 5);
     assert_eq!(server.max_in_flight("/slow.xml"), 2);
 }
@@ -436,7 +523,8 @@ async fn fetches_overall_are_bounded() {
     });
     let url = server.url("/slow.xml");
 
-    let fetches = (0..6).map(|_| fetch_ok(&fetcher, &url, &Validators::default()));
+    let none = Validators::default();
+    let fetches = (0..6).map(|_| fetch_ok(&fetcher, &url, &none));
     futures::future::join_all(fetches).await;
     assert_eq!(server.requests("/slow.xml"), 6);
     assert_eq!(server.max_in_flight("/slow.xml"), 3);

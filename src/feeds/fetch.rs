@@ -289,7 +289,11 @@ impl Fetcher {
                 tracing::debug!(host = url.host_str(), "feed not modified");
             }
             Ok(FetchOutcome::Fetched(body)) => {
-                tracing::debug!(host = url.host_str(), bytes = body.bytes.len(), "feed fetched");
+                tracing::debug!(
+                    host = url.host_str(),
+                    bytes = body.bytes.len(),
+                    "feed fetched"
+                );
             }
             Err(error) => tracing::debug!(host = url.host_str(), %error, "feed fetch failed"),
         }
@@ -303,10 +307,18 @@ impl Fetcher {
             url.port_or_known_default().unwrap_or_default()
         );
         let semaphore = {
-            let mut hosts = self.inner.hosts.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut hosts = self
+                .inner
+                .hosts
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
             hosts
                 .entry(key.clone())
-                .or_insert_with(|| Arc::new(Semaphore::new(self.inner.settings.max_per_host)))
+                .or_insert_with(|| {
+                    Arc::new(Semaphore::new(
+                        self.inner.settings.max_per_host.min(Semaphore::MAX_PERMITS),
+                    ))
+                })
                 .clone()
         };
         // The guard exists before the wait, so that a fetch cancelled while
@@ -524,9 +536,8 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
     // 2001::/23 (IETF assignments, Teredo), 2001:db8::/32 and 3fff::/20
     // (documentation).
     let global = s[0] & 0xe000 == 0x2000;
-    let special = (s[0] == 0x2001 && s[1] < 0x0200)
-        || (s[0] == 0x2001 && s[1] == 0x0db8)
-        || (s[0] == 0x3fff && s[1] < 0x1000);
+    let special =
+        (s[0] == 0x2001 && (s[1] < 0x0200 || s[1] == 0x0db8)) || (s[0] == 0x3fff && s[1] < 0x1000);
     global && !special
 }
 
@@ -582,10 +593,12 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let answers: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
-            let refused = answers.iter().map(SocketAddr::ip).find(|ip| !is_public(*ip));
+            let answers: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let refused = answers
+                .iter()
+                .map(SocketAddr::ip)
+                .find(|ip| !is_public(*ip));
             let public: Vec<SocketAddr> = answers
                 .into_iter()
                 .filter(|addr| is_public(addr.ip()))
@@ -737,7 +750,7 @@ fn describe_duration(duration: &Duration) -> String {
     let millis = duration.as_millis();
     if millis < 1000 {
         format!("{millis} ms")
-    } else if millis % 1000 == 0 {
+    } else if millis.is_multiple_of(1000) {
         format!("{} s", millis / 1000)
     } else {
         format!("{:.1} s", duration.as_secs_f64())
@@ -827,7 +840,11 @@ mod tests {
 
     #[test]
     fn localhost_names_are_refused_for_chat_without_dns() {
-        for raw in ["http://localhost/", "http://LOCALHOST./x", "http://a.b.localhost:8080/"] {
+        for raw in [
+            "http://localhost/",
+            "http://LOCALHOST./x",
+            "http://a.b.localhost:8080/",
+        ] {
             assert!(
                 matches!(
                     check_feed_url(raw, Trust::Chat, false),
@@ -854,9 +871,15 @@ mod tests {
     #[test]
     fn charset_is_read_from_content_type() {
         let cases = [
-            ("application/rss+xml; charset=ISO-8859-1", Some("ISO-8859-1")),
+            (
+                "application/rss+xml; charset=ISO-8859-1",
+                Some("ISO-8859-1"),
+            ),
             ("text/xml;Charset=\"utf-8\"", Some("utf-8")),
-            ("text/xml; format=flowed; charset=windows-1251", Some("windows-1251")),
+            (
+                "text/xml; format=flowed; charset=windows-1251",
+                Some("windows-1251"),
+            ),
             ("application/xml", None),
             ("text/xml; charset=", None),
         ];
@@ -901,6 +924,91 @@ mod tests {
             FetchError::UnsupportedScheme("ftp".into()).to_string(),
             "unsupported URL scheme \"ftp\""
         );
+    }
+
+    /// A loopback server that answers every request with a 302 to
+    /// `http://{host}:{its port}/feed`; returns its own URL.
+    async fn redirecting_server(host: &'static str) -> Url {
+        use tokio::io::AsyncWriteExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let port = listener.local_addr().expect("local address").port();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let response = format!(
+                    "HTTP/1.1 302 Found\r\nLocation: http://{host}:{port}/feed\r\n\
+                     Content-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+                let _ = socket.write_all(response.as_bytes()).await;
+            }
+        });
+        Url::parse(&format!("http://127.0.0.1:{port}/feed")).expect("valid URL")
+    }
+
+    /// The chat client with the address policy on, bypassing the URL check
+    /// as a public first hop would.
+    async fn fetch_as_chat(url: &Url) -> Result<FetchOutcome, FetchError> {
+        let fetcher = Fetcher::new(FetchSettings {
+            timeout: Duration::from_secs(5),
+            ..FetchSettings::default()
+        })
+        .expect("fetcher builds");
+        fetcher
+            .fetch_http(url, &Validators::default(), Trust::Chat)
+            .await
+    }
+
+    #[tokio::test]
+    async fn chat_redirects_to_private_addresses_are_not_followed() {
+        // Were a hop followed, it would hit a closed loopback port and fail
+        // with a connect error instead.
+        let cases = [
+            ("127.0.0.2", ip("127.0.0.2")),
+            ("[::1]", ip("::1")),
+            ("localhost", ip("127.0.0.1")),
+        ];
+        for (host, refused) in cases {
+            let url = redirecting_server(host).await;
+            let error = fetch_as_chat(&url).await.expect_err("redirect refused");
+            assert_eq!(error, FetchError::PrivateAddress(refused));
+        }
+    }
+
+    #[tokio::test]
+    async fn idle_hosts_are_forgotten() {
+        // The server redirects to its own URL: one request, then a loop error.
+        let url = redirecting_server("127.0.0.1").await;
+        let fetcher = Fetcher::new(FetchSettings::default()).expect("fetcher builds");
+        let result = fetcher
+            .fetch(&url, &Validators::default(), Trust::Operator)
+            .await;
+        assert_eq!(result.err(), Some(FetchError::RedirectLoop));
+        let hosts = fetcher.inner.hosts.lock().expect("not poisoned");
+        assert!(hosts.is_empty(), "{:?}", hosts.keys().collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn the_chat_resolver_drops_private_answers() {
+        // `localhost` resolves from /etc/hosts, without the network; the
+        // static name check is skipped here, as for a name rebound to
+        // 127.0.0.1 by its DNS server.
+        let url = Url::parse("http://localhost:9/feed").expect("valid URL");
+        match fetch_as_chat(&url).await {
+            Err(FetchError::PrivateHost { host, ip }) => {
+                assert_eq!(host, "localhost");
+                assert!(ip.is_loopback(), "{ip}");
+            }
+            other => panic!("expected PrivateHost, got {other:?}"),
+        }
     }
 
     #[test]

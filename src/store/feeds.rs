@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::{Store, StoreError, StoreTx, parse_time, time_text};
 use crate::{config::Backfill, feeds::fetch::Validators};
@@ -219,9 +219,9 @@ impl Store {
 
     /// Every feed being polled, by id.
     pub async fn active_feeds(&self) -> Result<Vec<Feed>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {FEED_COLUMNS} FROM feeds WHERE active = 1 ORDER BY id"
-        ))
+        )))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(feed_from_row).collect()
@@ -229,7 +229,7 @@ impl Store {
 
     /// One feed, active or not.
     pub async fn feed(&self, id: i64) -> Result<Option<Feed>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {FEED_COLUMNS} FROM feeds WHERE id = ?1"))
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {FEED_COLUMNS} FROM feeds WHERE id = ?1")))
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
@@ -261,7 +261,7 @@ impl Store {
 
     /// Records a 304: the feed is healthy and unchanged.
     pub async fn record_not_modified(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query(&format!("UPDATE feeds SET {HEALTHY} WHERE id = ?1"))
+        sqlx::query(AssertSqlSafe(format!("UPDATE feeds SET {HEALTHY} WHERE id = ?1")))
             .bind(id)
             .bind(time_text(now))
             .execute(&self.pool)
@@ -284,12 +284,12 @@ impl StoreTx {
         new_items: bool,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(&format!(
+        sqlx::query(AssertSqlSafe(format!(
             "UPDATE feeds SET {HEALTHY}, etag = ?3, last_modified = ?4,
                  seeded_at = COALESCE(seeded_at, ?2),
                  last_new_item_at = CASE WHEN ?5 THEN ?2 ELSE last_new_item_at END
              WHERE id = ?1"
-        ))
+        )))
         .bind(id)
         .bind(time_text(now))
         .bind(&validators.etag)

@@ -1,7 +1,7 @@
 //! The `outbox` table: every message is a row before it is a send.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::{Store, StoreError, StoreTx, parse_time, time_text};
 
@@ -76,12 +76,12 @@ impl Store {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT o.id, o.subscription_id, s.platform, s.chat_id, o.payload, o.attempts
              FROM outbox o JOIN subscriptions s ON s.id = o.subscription_id
              WHERE {PENDING} AND o.next_attempt_at <= ?1
              ORDER BY o.id LIMIT ?2"
-        ))
+        )))
         .bind(time_text(now))
         .bind(limit)
         .fetch_all(&self.pool)
@@ -102,10 +102,10 @@ impl Store {
 
     /// When the earliest pending message falls due, if any is pending.
     pub async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let next: Option<String> = sqlx::query_scalar(&format!(
+        let next: Option<String> = sqlx::query_scalar(AssertSqlSafe(format!(
             "SELECT MIN(o.next_attempt_at) FROM outbox o
              JOIN subscriptions s ON s.id = o.subscription_id WHERE {PENDING}"
-        ))
+        )))
         .fetch_one(&self.pool)
         .await?;
         parse_time(next)

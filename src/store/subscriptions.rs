@@ -1,7 +1,7 @@
 //! The `subscriptions` and `rules` tables: chats and their watch rules.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::{Store, StoreError, time_text};
 
@@ -51,11 +51,11 @@ impl Store {
         chat_id: &str,
         now: DateTime<Utc>,
     ) -> Result<Subscription, StoreError> {
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(AssertSqlSafe(format!(
             "INSERT INTO subscriptions (platform, chat_id, created_at) VALUES (?1, ?2, ?3)
              ON CONFLICT (platform, chat_id) DO UPDATE SET platform = excluded.platform
              RETURNING {SUBSCRIPTION_COLUMNS}"
-        ))
+        )))
         .bind(platform)
         .bind(chat_id)
         .bind(time_text(now))
@@ -66,9 +66,9 @@ impl Store {
 
     /// Every subscription.
     pub async fn subscriptions(&self) -> Result<Vec<Subscription>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {SUBSCRIPTION_COLUMNS} FROM subscriptions ORDER BY id"
-        ))
+        )))
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(subscription_from_row).collect()
@@ -179,7 +179,7 @@ impl Store {
 
     async fn rules_where(&self, filter: &str, bind: Option<i64>) -> Result<Vec<RuleRow>, StoreError> {
         let sql = format!("SELECT id, subscription_id, spec FROM rules WHERE {filter} ORDER BY id");
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(AssertSqlSafe(sql));
         if let Some(value) = bind {
             query = query.bind(value);
         }

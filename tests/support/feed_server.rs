@@ -111,7 +111,9 @@ impl FeedServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the fake feed server on loopback");
-        let addr = listener.local_addr().expect("local address of the listener");
+        let addr = listener
+            .local_addr()
+            .expect("local address of the listener");
         let shared = Arc::new(Shared {
             paths: Mutex::new(HashMap::new()),
             body_ended: watch::Sender::new(0),
@@ -239,7 +241,9 @@ impl FeedServer {
 
     /// The headers of the last request for `path`.
     pub fn last_request_headers(&self, path: &str) -> Option<HeaderMap> {
-        self.lock().get(path).and_then(|state| state.last_headers.clone())
+        self.lock()
+            .get(path)
+            .and_then(|state| state.last_headers.clone())
     }
 
     /// The most responses for `path` that were in flight at once, counted
@@ -294,7 +298,10 @@ impl Shared {
 }
 
 fn check_path(path: &str) {
-    assert!(path.starts_with('/'), "fake feed server paths start with '/': {path:?}");
+    assert!(
+        path.starts_with('/'),
+        "fake feed server paths start with '/': {path:?}"
+    );
 }
 
 fn strong_etag(body: &[u8]) -> String {
@@ -413,7 +420,10 @@ fn plan(state: &PathState, method: &Method, request: &HeaderMap) -> Plan {
             len,
             content_length,
         } => {
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/xml"),
+            );
             if *content_length {
                 headers.insert(header::CONTENT_LENGTH, HeaderValue::from(*len));
             }
@@ -441,7 +451,10 @@ fn plan(state: &PathState, method: &Method, request: &HeaderMap) -> Plan {
                 document.etag.clone()
             };
             let last_modified = http_date(document.last_modified_secs);
-            headers.insert(header::ETAG, HeaderValue::from_str(&etag).expect("etag header"));
+            headers.insert(
+                header::ETAG,
+                HeaderValue::from_str(&etag).expect("etag header"),
+            );
             headers.insert(
                 header::LAST_MODIFIED,
                 HeaderValue::from_str(&last_modified).expect("date header"),
@@ -531,7 +544,7 @@ async fn handle(
                 Some((Ok::<_, Infallible>(chunk), sender))
             }
             None => {
-                sender.end.complete = true;
+                sender.end.mark_complete();
                 None
             }
         }
@@ -555,6 +568,12 @@ struct EndGuard {
     path: String,
     bytes_sent: u64,
     complete: bool,
+}
+
+impl EndGuard {
+    fn mark_complete(&mut self) {
+        self.complete = true;
+    }
 }
 
 impl Drop for EndGuard {

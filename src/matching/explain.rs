@@ -1,0 +1,205 @@
+//! How a hit explains itself: the words it matched and a snippet.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+/// One rule that matched one article.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Hit {
+    /// The rule's id, as given to [`MatcherBuilder::add`](super::MatcherBuilder::add).
+    pub rule_id: i64,
+    /// The matched words as written in the article (whitespace collapsed),
+    /// deduplicated, in order of appearance (title first).
+    pub terms: Vec<String>,
+    /// Original text around the first match.
+    pub snippet: Snippet,
+}
+
+/// A short piece of original text around a match.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snippet {
+    /// About [`SNIPPET_CHARS`] characters around the first match, cut at word
+    /// boundaries, whitespace collapsed; `…` marks where text was cut.
+    pub text: String,
+    /// Byte ranges in `text` of every match inside the snippet.
+    pub highlights: Vec<Range<usize>>,
+}
+
+/// Target length of a snippet, in characters: about two lines in a chat.
+pub const SNIPPET_CHARS: usize = 200;
+
+/// How much of the snippet comes before the first match, in characters.
+const CONTEXT_BEFORE: usize = 60;
+
+/// A matched term as it reads in the text: whitespace runs (line breaks
+/// inside a phrase) become one space.
+pub(crate) fn term_text(original: &str) -> String {
+    let mut out = String::with_capacity(original.len());
+    for word in original.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// The snippet of `text` around `first`, highlighting each of `highlights`
+/// (byte ranges in `text`, `first` among them) that falls inside it.
+pub(crate) fn snippet(text: &str, first: Range<usize>, highlights: &[Range<usize>]) -> Snippet {
+    let (start, end) = window(text, first);
+    let mut out = String::with_capacity(end - start + 8);
+    if start > 0 {
+        out.push('…');
+    }
+    // pos[i]: where original byte start + i lands in `out` (at char starts).
+    let mut pos = vec![0; end - start + 1];
+    // Whitespace runs become one space; none at the very start.
+    let mut pending_space = false;
+    let mut has_content = false;
+    for (i, c) in text[start..end].char_indices() {
+        pos[i] = out.len();
+        if c.is_whitespace() {
+            pending_space = has_content;
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+            pos[i] = out.len();
+        }
+        out.push(c);
+        has_content = true;
+    }
+    pos[end - start] = out.len();
+    let highlights = highlights
+        .iter()
+        .filter(|h| start <= h.start && h.end <= end && h.start < h.end)
+        .map(|h| pos[h.start - start]..pos[h.end - start])
+        .collect();
+    if end < text.len() {
+        out.push('…');
+    }
+    Snippet { text: out, highlights }
+}
+
+/// Byte window of about [`SNIPPET_CHARS`] characters holding `first`, with
+/// [`CONTEXT_BEFORE`] characters before it where there are, cut at word
+/// boundaries (or at the match itself when a side has no boundary).
+fn window(text: &str, first: Range<usize>) -> (usize, usize) {
+    let mut start = first.start;
+    for (i, _) in text[..first.start].char_indices().rev().take(CONTEXT_BEFORE) {
+        start = i;
+    }
+    let mut end = start;
+    let mut taken = 0;
+    for (i, c) in text[start..].char_indices().take(SNIPPET_CHARS) {
+        end = start + i + c.len_utf8();
+        taken += 1;
+    }
+    end = end.max(first.end);
+    // Near the end of the text, use the room before the match instead.
+    if taken < SNIPPET_CHARS {
+        for (i, _) in text[..start].char_indices().rev().take(SNIPPET_CHARS - taken) {
+            start = i;
+        }
+    }
+    if start > 0 && !ends_with_space(&text[..start]) {
+        start = match text[start..first.start].find(char::is_whitespace) {
+            Some(p) => start + p,
+            None => first.start,
+        };
+    }
+    if end < text.len() && !text[end..].starts_with(char::is_whitespace) {
+        end = match text[first.end..end].rfind(char::is_whitespace) {
+            Some(p) => first.end + p,
+            None => first.end,
+        };
+    }
+    (start, end)
+}
+
+fn ends_with_space(s: &str) -> bool {
+    s.chars().next_back().is_some_and(char::is_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range_of(text: &str, word: &str) -> Range<usize> {
+        let at = text.find(word).expect("word in text");
+        at..at + word.len()
+    }
+
+    fn highlighted(s: &Snippet) -> Vec<&str> {
+        s.highlights.iter().map(|h| &s.text[h.clone()]).collect()
+    }
+
+    #[test]
+    fn short_text_is_whole_and_uncut() {
+        let text = "The UN Security Council met on Friday.";
+        let first = range_of(text, "UN Security Council");
+        let s = snippet(text, first.clone(), &[first]);
+        assert_eq!(s.text, text);
+        assert_eq!(highlighted(&s), ["UN Security Council"]);
+    }
+
+    #[test]
+    fn long_text_is_cut_at_word_boundaries_with_ellipses() {
+        let before = "word ".repeat(100);
+        let after = " more".repeat(100);
+        let text = format!("{before}Cleverly spoke{after}");
+        let first = range_of(&text, "Cleverly");
+        let s = snippet(&text, first.clone(), &[first]);
+        assert!(s.text.starts_with("…word "), "{}", s.text);
+        assert!(s.text.ends_with("more…"), "{}", s.text);
+        let chars = s.text.chars().count();
+        assert!((150..=SNIPPET_CHARS + 2).contains(&chars), "{chars}");
+        assert_eq!(highlighted(&s), ["Cleverly"]);
+        let before_match = s.text.split("Cleverly").next().unwrap_or_default();
+        assert!(before_match.chars().count() <= CONTEXT_BEFORE + 1);
+    }
+
+    #[test]
+    fn whitespace_is_collapsed_and_highlights_follow() {
+        let text = "Members of the UN\n\nSecurity   Council said";
+        let first = range_of(text, "UN\n\nSecurity   Council");
+        let s = snippet(text, first.clone(), &[first]);
+        assert_eq!(s.text, "Members of the UN Security Council said");
+        assert_eq!(highlighted(&s), ["UN Security Council"]);
+    }
+
+    #[test]
+    fn match_near_the_end_takes_context_from_before() {
+        let text = format!("{}Russia", "lorem ipsum ".repeat(40));
+        let first = range_of(&text, "Russia");
+        let s = snippet(&text, first.clone(), &[first]);
+        assert!(s.text.starts_with('…'));
+        assert!(s.text.ends_with("Russia"));
+        assert!(s.text.chars().count() > 150);
+    }
+
+    #[test]
+    fn highlights_every_match_inside_and_none_outside() {
+        let text = format!("Russia and Russia{}Russia", " filler".repeat(80));
+        let second = 11..17;
+        let last = text.len() - 6..text.len();
+        let s = snippet(&text, 0..6, &[0..6, second, last]);
+        assert_eq!(highlighted(&s), ["Russia", "Russia"]);
+    }
+
+    #[test]
+    fn multibyte_text_is_cut_on_character_boundaries() {
+        let text = format!("{}Зеленська{}", "слово ".repeat(60), " ще".repeat(90));
+        let first = range_of(&text, "Зеленська");
+        let s = snippet(&text, first.clone(), &[first]);
+        assert_eq!(highlighted(&s), ["Зеленська"]);
+    }
+
+    #[test]
+    fn term_text_collapses_whitespace() {
+        assert_eq!(term_text("UN\n Security\tCouncil"), "UN Security Council");
+    }
+}

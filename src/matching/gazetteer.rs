@@ -1,0 +1,639 @@
+//! Countries: the names, short forms and demonyms a `country:` rule matches.
+//!
+//! The table `assets/gazetteer/countries.tsv` is derived from mledoze/countries
+//! (ODbL-1.0, attribution in `assets/gazetteer/README.md`) by
+//! [`tests::regenerate_table`], which applies the curation below to the shared
+//! source file; a test checks the committed table is what the generator makes.
+//!
+//! One line per country or territory: codes, the common and official names,
+//! other names (English short forms, other spellings that are real names, the
+//! names in the country's own languages), and demonyms with their plurals.
+//! Curation, decided here so that it is reviewable in one place:
+//! - bare ISO codes are not names, except `UK` and `US`, which English news
+//!   uses as names; other two-letter forms collide with initials and other
+//!   acronyms (`SA`, `NZ`, `IN`);
+//! - inverted forms (`Korea, Republic of`) and names that are common words or
+//!   other things (`Island`, `Mann`, `Emirates`) are dropped;
+//! - a name shared by several entries stays with the entry it is the common
+//!   or official name of; a demonym shared with a sovereign country stays
+//!   with the sovereign (`French` is France, not the French Southern Lands);
+//! - `America` names the United States: it is how English news most often
+//!   says it, and the continents that contain the word (`Latin America`,
+//!   `South American`) are listed in [`NOT_COUNTRIES`] so they don't count.
+//!
+//! When matching, names are proper nouns: a capitalised word of a name must be
+//! written capitalised in the text (`Turkey`, not `turkey`; `Chad`, not
+//! `chad`), short all-capital forms (`UK`, `UAE`) only match as acronyms, and a
+//! name found inside a longer name of another place does not count (`Guinea`
+//! in `Equatorial Guinea`, `Ireland` in `Northern Ireland`).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use super::rule::{Phrase, RuleError};
+use super::token::{CaseReq, Tokens};
+
+/// The derived table (see the module documentation).
+const TABLE: &str = include_str!("../../assets/gazetteer/countries.tsv");
+
+/// Index of a country in the gazetteer.
+pub(crate) type CountryId = u16;
+
+/// Places whose names contain a country's name or demonym but that are not
+/// that country: an occurrence inside one of these does not count.
+const NOT_COUNTRIES: &[&str] = &[
+    "Latin America",
+    "Latin American",
+    "Latin Americans",
+    "South America",
+    "South American",
+    "South Americans",
+    "North America",
+    "North American",
+    "North Americans",
+    "Central America",
+    "Central American",
+    "Central Americans",
+    "Pan American",
+    "New Mexico",
+    "New Mexican",
+    "New Mexicans",
+    "New Jersey",
+    "New Guinea",
+    "Northern Ireland",
+    "North Pole",
+    "South Pole",
+    "Indian Ocean",
+    "Gulf of Guinea",
+    "Niger Delta",
+    "Niger River",
+];
+
+/// One entry of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Country {
+    /// ISO 3166-1 alpha-2 code.
+    pub code: &'static str,
+    /// ISO 3166-1 alpha-3 code.
+    pub code3: &'static str,
+    /// Common English name, used when showing the country.
+    pub common: &'static str,
+    /// Official English name.
+    pub official: &'static str,
+    /// Other names.
+    pub aliases: Vec<&'static str>,
+    /// Demonyms and their plurals.
+    pub demonyms: Vec<&'static str>,
+}
+
+impl Country {
+    /// Every name the country is matched by, demonyms included.
+    pub fn match_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        [self.common, self.official]
+            .into_iter()
+            .chain(self.aliases.iter().copied())
+            .chain(self.demonyms.iter().copied())
+    }
+}
+
+/// How well a looked-up name identifies a country: lower is better.
+const PRIORITY_COMMON: u8 = 0;
+const PRIORITY_OFFICIAL: u8 = 1;
+const PRIORITY_ALIAS: u8 = 2;
+const PRIORITY_DEMONYM: u8 = 3;
+const PRIORITY_CODE: u8 = 4;
+
+/// The loaded table, its lookup index and its compiled phrases.
+#[derive(Debug)]
+pub(crate) struct Gazetteer {
+    /// The entries, indexed by [`CountryId`].
+    pub countries: Vec<Country>,
+    /// Lookup key → (priority, country).
+    by_key: HashMap<String, Vec<(u8, CountryId)>>,
+    /// (lookup key, name as written, country) for "did you mean".
+    names: Vec<(String, &'static str, CountryId)>,
+    /// Phrases each country is matched by, indexed by [`CountryId`].
+    pub phrases: Vec<Vec<Phrase>>,
+    /// Phrases of [`NOT_COUNTRIES`].
+    pub blockers: Vec<Phrase>,
+}
+
+/// The gazetteer, loaded from the embedded table on first use.
+pub(crate) fn get() -> &'static Gazetteer {
+    static GAZETTEER: OnceLock<Gazetteer> = OnceLock::new();
+    GAZETTEER.get_or_init(|| Gazetteer::load(TABLE))
+}
+
+/// The key a name is looked up by: its normalised words, without a leading
+/// `the` (`The Netherlands` = `Netherlands`).
+fn lookup_key(name: &str) -> String {
+    let tokens = Tokens::of(name);
+    let mut words: Vec<&str> = (0..tokens.len()).map(|i| tokens.word(i)).collect();
+    if words.len() > 1 && words[0] == "the" {
+        words.remove(0);
+    }
+    words.join(" ")
+}
+
+fn proper_phrase(name: &str) -> Option<Phrase> {
+    Phrase::with_case(name, CaseReq::for_proper_name)
+}
+
+impl Gazetteer {
+    /// Parses `table`. Malformed lines are skipped; a test checks that the
+    /// embedded table has none, so nothing is skipped in practice.
+    fn load(table: &'static str) -> Gazetteer {
+        let mut countries = Vec::new();
+        for line in table.lines() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let cols: Vec<&'static str> = line.split('\t').collect();
+            let &[code, code3, common, official, aliases, demonyms] = cols.as_slice() else {
+                continue;
+            };
+            let list = |s: &'static str| s.split('|').filter(|n| !n.is_empty()).collect::<Vec<_>>();
+            countries.push(Country {
+                code,
+                code3,
+                common,
+                official,
+                aliases: list(aliases),
+                demonyms: list(demonyms),
+            });
+        }
+        let mut by_key: HashMap<String, Vec<(u8, CountryId)>> = HashMap::new();
+        let mut names = Vec::new();
+        let mut phrases = Vec::with_capacity(countries.len());
+        for (index, c) in countries.iter().enumerate() {
+            // The table has a few hundred entries, far below u16::MAX.
+            let id = CountryId::try_from(index).unwrap_or(CountryId::MAX);
+            let named = [(PRIORITY_COMMON, c.common), (PRIORITY_OFFICIAL, c.official)]
+                .into_iter()
+                .chain(c.aliases.iter().map(|a| (PRIORITY_ALIAS, *a)))
+                .chain(c.demonyms.iter().map(|d| (PRIORITY_DEMONYM, *d)));
+            for (priority, name) in named {
+                let key = lookup_key(name);
+                if key.is_empty() {
+                    continue;
+                }
+                by_key.entry(key.clone()).or_default().push((priority, id));
+                names.push((key, name, id));
+            }
+            for code in [c.code, c.code3] {
+                by_key.entry(code.to_lowercase()).or_default().push((PRIORITY_CODE, id));
+            }
+            let mut own: Vec<Phrase> = Vec::new();
+            for p in c.match_names().filter_map(proper_phrase) {
+                if !own.contains(&p) {
+                    own.push(p);
+                }
+            }
+            phrases.push(own);
+        }
+        let blockers = NOT_COUNTRIES.iter().copied().filter_map(proper_phrase).collect();
+        Gazetteer {
+            countries,
+            by_key,
+            names,
+            phrases,
+            blockers,
+        }
+    }
+
+    /// The country a rule's text names: any of its names or demonyms, in any
+    /// case, or its ISO code.
+    pub fn lookup(&self, name: &str) -> Result<CountryId, RuleError> {
+        let key = lookup_key(name);
+        if key.is_empty() {
+            return Err(RuleError::NothingToMatch { text: name.to_string() });
+        }
+        let Some(found) = self.by_key.get(&key) else {
+            return Err(RuleError::UnknownCountry {
+                name: name.to_string(),
+                suggestions: self.close_names(&key),
+            });
+        };
+        let best = found.iter().map(|(p, _)| *p).min().unwrap_or(PRIORITY_CODE);
+        let mut ids: Vec<CountryId> = found.iter().filter(|(p, _)| *p == best).map(|(_, id)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        match ids.as_slice() {
+            [id] => Ok(*id),
+            _ => Err(RuleError::AmbiguousCountry {
+                name: name.to_string(),
+                candidates: ids.iter().map(|id| self.countries[usize::from(*id)].common.to_string()).collect(),
+            }),
+        }
+    }
+
+    /// Up to three names close to `key`, one per country, closest first.
+    fn close_names(&self, key: &str) -> Vec<String> {
+        let mut scored: Vec<(f64, &'static str, CountryId)> = self
+            .names
+            .iter()
+            .map(|(k, name, id)| (strsim::jaro_winkler(key, k), *name, *id))
+            .filter(|(score, _, _)| *score >= 0.85)
+            .collect();
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let mut seen = Vec::new();
+        let mut out = Vec::new();
+        for (_, name, id) in scored {
+            if out.len() == 3 {
+                break;
+            }
+            if !seen.contains(&id) {
+                seen.push(id);
+                out.push(name.to_string());
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    fn id(name: &str) -> CountryId {
+        get().lookup(name).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    fn code(name: &str) -> &'static str {
+        get().countries[usize::from(id(name))].code
+    }
+
+    #[test]
+    fn embedded_table_loads_completely() {
+        let rows = TABLE.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
+        assert_eq!(get().countries.len(), rows, "no malformed lines");
+        assert_eq!(rows, 250);
+    }
+
+    /// (name typed by a user, ISO code)
+    const LOOKUPS: &[(&str, &str)] = &[
+        ("Russia", "RU"),
+        ("russia", "RU"),
+        ("RUSSIA", "RU"),
+        ("Russian Federation", "RU"),
+        ("Russian", "RU"),
+        ("Ukrainians", "UA"),
+        ("UK", "GB"),
+        ("Britain", "GB"),
+        ("Great Britain", "GB"),
+        ("United Kingdom", "GB"),
+        ("British", "GB"),
+        ("US", "US"),
+        ("USA", "US"),
+        ("United States of America", "US"),
+        ("America", "US"),
+        ("Americans", "US"),
+        ("Turkey", "TR"),
+        ("Türkiye", "TR"),
+        ("Turkiye", "TR"),
+        ("Ivory Coast", "CI"),
+        ("Côte d’Ivoire", "CI"),
+        ("UAE", "AE"),
+        ("the Netherlands", "NL"),
+        ("Holland", "NL"),
+        ("Burma", "MM"),
+        ("DRC", "CD"),
+        ("Congo", "CG"),
+        ("Czech Republic", "CZ"),
+        ("Bogotá", "CO"),
+    ];
+
+    #[test]
+    fn looks_up_names_case_and_accent_insensitively() {
+        for (name, want) in LOOKUPS {
+            if *name == "Bogotá" {
+                // A capital is not a country (yet: issue 6's `+capital`).
+                assert!(get().lookup(name).is_err());
+                continue;
+            }
+            assert_eq!(code(name), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn codes_are_accepted_for_lookup() {
+        assert_eq!(code("RUS"), "RU");
+        assert_eq!(code("de"), "DE");
+    }
+
+    #[test]
+    fn ambiguous_demonyms_list_the_candidates() {
+        let err = get().lookup("Congolese").expect_err("two Congos");
+        assert_eq!(
+            err,
+            RuleError::AmbiguousCountry {
+                name: "Congolese".into(),
+                candidates: vec!["DR Congo".into(), "Congo".into()]
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_names_suggest_up_to_three_close_ones() {
+        let RuleError::UnknownCountry { suggestions, .. } = get().lookup("Ukrane").expect_err("typo") else {
+            panic!("unknown country");
+        };
+        assert_eq!(suggestions.first().map(String::as_str), Some("Ukraine"));
+        assert!(suggestions.len() <= 3);
+        let RuleError::UnknownCountry { suggestions, .. } = get().lookup("Untied Kingdom").expect_err("typo") else {
+            panic!("unknown country");
+        };
+        assert_eq!(suggestions.first().map(String::as_str), Some("United Kingdom"));
+    }
+
+    #[test]
+    fn curated_names_are_in_and_out() {
+        let g = get();
+        let names = |code: &str| -> Vec<&str> {
+            let c = g.countries.iter().find(|c| c.code == code).expect("country");
+            c.match_names().collect()
+        };
+        assert!(names("GB").contains(&"UK"));
+        assert!(!names("GB").contains(&"GB"), "bare codes are not names");
+        assert!(names("US").contains(&"US"));
+        assert!(names("RU").contains(&"Russians"));
+        assert!(names("CH").contains(&"Swiss"));
+        assert!(!names("CH").contains(&"Swisss"), "invariant plural");
+        assert!(!names("IS").contains(&"Island"), "common word");
+        assert!(!names("AE").contains(&"Emirates"), "the airline");
+        assert!(!names("TF").contains(&"French"), "French is France");
+        assert!(names("FR").contains(&"French"));
+        assert!(!names("KR").iter().any(|n| n.contains(',')), "inverted forms dropped");
+    }
+
+    /// The source file the table is derived from, if this checkout has it.
+    fn source_path() -> std::path::PathBuf {
+        match std::env::var_os("WIREWATCH_GAZETTEER_SOURCE") {
+            Some(p) => p.into(),
+            None => concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/gazetteer/countries_mledoze.json").into(),
+        }
+    }
+
+    const TABLE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/gazetteer/countries.tsv");
+
+    /// Rebuilds `assets/gazetteer/countries.tsv` from the shared source:
+    /// `cargo test --lib matching::gazetteer::tests::regenerate_table -- --ignored`.
+    #[test]
+    #[ignore = "writes assets/gazetteer/countries.tsv"]
+    fn regenerate_table() {
+        let json = std::fs::read_to_string(source_path()).expect("shared gazetteer source");
+        let table = generate::derive_table(&json).expect("derivable");
+        std::fs::write(TABLE_PATH, table).expect("table written");
+    }
+
+    #[test]
+    fn embedded_table_is_what_the_generator_makes() {
+        // The source lives outside the repository (../shared); a checkout
+        // without it can't check, and the embedded table is still tested above.
+        let Ok(json) = std::fs::read_to_string(source_path()) else {
+            return;
+        };
+        let table = generate::derive_table(&json).expect("derivable");
+        assert!(
+            table == TABLE,
+            "assets/gazetteer/countries.tsv is stale: run the ignored regenerate_table test"
+        );
+    }
+
+    /// The derivation from mledoze/countries' `countries.json`.
+    mod generate {
+        use std::collections::{BTreeMap, HashMap};
+
+        use serde_json::Value;
+
+        use super::super::lookup_key;
+
+        /// Two-letter forms kept as names (see the module documentation).
+        const SHORT_NAMES: &[&str] = &["UK", "US"];
+
+        /// Names in the source that are not kept, and why.
+        const DENIED: &[&str] = &[
+            "Island",     // Iceland: an English word
+            "Mann",       // Isle of Man: a surname
+            "Mannin",     // Isle of Man: rare, and a surname
+            "Maurice",    // Mauritius: a first name
+            "Moris",      // Mauritius: a first name
+            "Dominique",  // Dominica: a first name
+            "Emirates",   // UAE: the airline
+            "Prathet",    // Thailand: the word "country"
+            "Zhonghua",   // China: part of many names
+            "Portuguesa", // Portugal: an adjective
+            "Mexicanos",  // Mexico: an adjective
+            "Timor",      // Timor-Leste: West Timor is Indonesia
+            "Guiana",     // French Guiana: the whole Guiana region
+            "Abode of Peace",
+            "ʁɛpublika de an'ɡɔla", // Angola: a phonetic transcription
+        ];
+
+        /// Usual English names the source lacks.
+        const EXTRA_NAMES: &[(&str, &[&str])] = &[
+            ("GB", &["Britain"]),
+            ("TR", &["Turkey"]),
+            ("US", &["America"]),
+            ("CN", &["PRC"]),
+            ("VA", &["Holy See"]),
+            ("VI", &["US Virgin Islands"]),
+            ("TC", &["Turks and Caicos"]),
+        ];
+
+        /// People nouns the source lacks (its demonyms are adjectives).
+        const EXTRA_DEMONYMS: &[(&str, &[&str])] = &[
+            ("GB", &["Briton", "Britons", "Brit", "Brits"]),
+            ("DK", &["Dane", "Danes"]),
+            ("PL", &["Pole", "Poles"]),
+            ("ES", &["Spaniard", "Spaniards"]),
+            ("FI", &["Finns"]),
+            ("SE", &["Swede", "Swedes"]),
+            ("TR", &["Turk", "Turks"]),
+            ("FR", &["Frenchman", "Frenchmen", "Frenchwoman", "Frenchwomen"]),
+            ("NL", &["Dutchman", "Dutchmen", "Dutchwoman", "Dutchwomen"]),
+            ("IE", &["Irishman", "Irishmen", "Irishwoman", "Irishwomen"]),
+        ];
+
+        /// Demonyms whose plural is the same word.
+        const INVARIANT: &[&str] = &["French", "Dutch", "Malagasy"];
+
+        fn plural(demonym: &str) -> Option<String> {
+            let last = demonym.rsplit([' ', '-']).next().unwrap_or(demonym);
+            let same = INVARIANT.contains(&last)
+                || ["ese", "ic", "s", "sh", "x", "z"].iter().any(|end| last.ends_with(end));
+            (!same).then(|| format!("{demonym}s"))
+        }
+
+        fn letters(s: &str) -> usize {
+            s.chars().filter(|c| c.is_alphabetic()).count()
+        }
+
+        /// A source name kept as a name, cleaned; `None` when dropped.
+        /// Three-letter codes stay when the source lists them as names: only
+        /// `USA` is, and it is one.
+        fn keep_name(name: &str, cca2: &str) -> Option<String> {
+            let name = name.trim();
+            if SHORT_NAMES.contains(&name) {
+                return Some(name.to_string());
+            }
+            let name = name.strip_prefix("The ").or_else(|| name.strip_prefix("the ")).unwrap_or(name);
+            let dropped = name == cca2
+                || (name.is_ascii() && letters(name) <= 2)
+                || name.contains([',', '(', '\t', '|'])
+                || DENIED.contains(&name);
+            (!dropped).then(|| name.to_string())
+        }
+
+        struct Entry {
+            cca2: String,
+            cca3: String,
+            common: String,
+            official: String,
+            independent: bool,
+            aliases: Vec<String>,
+            demonyms: Vec<String>,
+        }
+
+        fn text(v: &Value, path: &[&str]) -> String {
+            let mut v = v;
+            for p in path {
+                v = &v[*p];
+            }
+            v.as_str().unwrap_or_default().trim().to_string()
+        }
+
+        fn read(v: &Value) -> Entry {
+            let cca2 = text(v, &["cca2"]);
+            let cca3 = text(v, &["cca3"]);
+            let mut aliases = Vec::new();
+            let alts = v["altSpellings"].as_array().cloned().unwrap_or_default();
+            let natives: BTreeMap<String, Value> = v["name"]["native"]
+                .as_object()
+                .map(|m| m.clone().into_iter().collect())
+                .unwrap_or_default();
+            let candidates = alts
+                .iter()
+                .filter_map(|a| a.as_str().map(str::to_string))
+                .chain(natives.values().map(|n| text(n, &["common"])))
+                .chain(
+                    EXTRA_NAMES
+                        .iter()
+                        .filter(|(c, _)| *c == cca2)
+                        .flat_map(|(_, names)| names.iter().map(|n| n.to_string())),
+                );
+            for name in candidates {
+                if let Some(name) = keep_name(&name, &cca2)
+                    && !aliases.contains(&name)
+                {
+                    aliases.push(name);
+                }
+            }
+            let common = text(v, &["name", "common"]);
+            let official = text(v, &["name", "official"]);
+            // A "demonym" that is the country's own name (`Djibouti`) is a
+            // name already, and has no plural.
+            let own_names: Vec<String> = [&common, &official]
+                .into_iter()
+                .chain(aliases.iter())
+                .map(|n| lookup_key(n))
+                .collect();
+            let mut demonyms = Vec::new();
+            for gender in ["m", "f"] {
+                let raw = text(v, &["demonyms", "eng", gender]);
+                for d in raw.split(", ").flat_map(|d| d.split(" or ")) {
+                    let d = d.trim();
+                    if d.is_empty() || own_names.contains(&lookup_key(d)) {
+                        continue;
+                    }
+                    for form in std::iter::once(d.to_string()).chain(plural(d)) {
+                        if !demonyms.contains(&form) {
+                            demonyms.push(form);
+                        }
+                    }
+                }
+            }
+            for (_, extra) in EXTRA_DEMONYMS.iter().filter(|(c, _)| *c == cca2) {
+                demonyms.extend(extra.iter().map(|d| d.to_string()));
+            }
+            Entry {
+                common,
+                official,
+                independent: v["independent"].as_bool() != Some(false),
+                cca2,
+                cca3,
+                aliases,
+                demonyms,
+            }
+        }
+
+        /// The table text derived from the source JSON.
+        pub fn derive_table(json: &str) -> Result<String, serde_json::Error> {
+            let data: Vec<Value> = serde_json::from_str(json)?;
+            let mut entries: Vec<Entry> = data.iter().map(read).collect();
+
+            // A name shared by several entries stays where it ranks best
+            // (common 0, official 1, other 2).
+            let mut best: HashMap<String, u8> = HashMap::new();
+            for e in &entries {
+                let ranked = [(0, &e.common), (1, &e.official)]
+                    .into_iter()
+                    .chain(e.aliases.iter().map(|a| (2, a)));
+                for (rank, name) in ranked {
+                    let slot = best.entry(lookup_key(name)).or_insert(rank);
+                    *slot = (*slot).min(rank);
+                }
+            }
+            for e in &mut entries {
+                e.aliases.retain(|a| best.get(&lookup_key(a)) == Some(&2));
+            }
+
+            // A demonym shared with a sovereign country stays with it.
+            let mut sovereign_demonyms: HashMap<String, bool> = HashMap::new();
+            for e in &entries {
+                for d in &e.demonyms {
+                    *sovereign_demonyms.entry(lookup_key(d)).or_default() |= e.independent;
+                }
+            }
+            for e in &mut entries {
+                let independent = e.independent;
+                let own_names: Vec<String> = [&e.common, &e.official]
+                    .into_iter()
+                    .chain(e.aliases.iter())
+                    .map(|n| lookup_key(n))
+                    .collect();
+                let mut seen = Vec::new();
+                e.demonyms.retain(|d| {
+                    let key = lookup_key(d);
+                    let keep = !key.is_empty()
+                        && (independent || !sovereign_demonyms.get(&key).copied().unwrap_or(false))
+                        && !own_names.contains(&key)
+                        && !seen.contains(&key);
+                    seen.push(key);
+                    keep
+                });
+            }
+
+            let mut out = String::new();
+            out.push_str(
+                "# wirewatch country gazetteer. Derived from mledoze/countries (https://github.com/mledoze/countries),\n\
+                 # countries.json at commit 5e9f370050f83ad2ba4cb885f75d66114badf72c, and offered under the\n\
+                 # Open Database License (ODbL-1.0): see README.md and LICENSE-ODbL-1.0.txt next to this file.\n\
+                 # Regenerate: cargo test --lib matching::gazetteer::tests::regenerate_table -- --ignored\n\
+                 # cca2\tcca3\tcommon\tofficial\tother names (|)\tdemonyms and plurals (|)\n",
+            );
+            for e in &entries {
+                out.push_str(&format!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\n",
+                    e.cca2,
+                    e.cca3,
+                    e.common,
+                    e.official,
+                    e.aliases.join("|"),
+                    e.demonyms.join("|")
+                ));
+            }
+            Ok(out)
+        }
+    }
+}
