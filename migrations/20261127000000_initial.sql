@@ -61,6 +61,8 @@ CREATE TABLE rules (
     id              INTEGER PRIMARY KEY,
     subscription_id INTEGER NOT NULL REFERENCES subscriptions (id) ON DELETE CASCADE,
     spec            TEXT NOT NULL,
+    -- 'config' (the console's [[console.rules]]) or 'chat' (/watch)
+    origin          TEXT NOT NULL DEFAULT 'chat' CHECK (origin IN ('config', 'chat')),
     created_at      TEXT NOT NULL,
     UNIQUE (subscription_id, spec)
 );

@@ -14,7 +14,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::{
-    chat::{Chat, Platform, console::CONSOLE_CHAT_ID},
+    chat::{
+        Chat, Platform,
+        console::{CONSOLE_CHAT_ID, ConsoleChat},
+    },
+    commands::CommandContext,
     config::{Settings, token_is_set},
     delivery::{Delivery, DeliveryReport},
     feeds::fetch::{FetchSettings, Fetcher},
@@ -32,6 +36,7 @@ pub struct App {
     store: Store,
     pipeline: Arc<Pipeline>,
     chats: Vec<Arc<dyn Chat>>,
+    console: Option<ConsoleChat>,
     outbox_ready: Arc<Notify>,
     feeds_changed: Arc<Notify>,
 }
@@ -40,7 +45,7 @@ impl App {
     /// Opens and migrates the store, registers the configured feeds and the
     /// console chat's rules, and compiles the rule set. `console` is the
     /// console adapter to use (stdout, or a capture in tests).
-    pub async fn build(settings: Settings, console: Option<Arc<dyn Chat>>) -> anyhow::Result<App> {
+    pub async fn build(settings: Settings, console: Option<ConsoleChat>) -> anyhow::Result<App> {
         let store = Store::open(&settings.database.url).await?;
         let now = Utc::now();
         let feeds: Vec<NewFeed> = settings
@@ -59,17 +64,18 @@ impl App {
             .context("registering the configured feeds")?;
 
         let mut chats: Vec<Arc<dyn Chat>> = Vec::new();
+        let settings_console_enabled = settings.console.enabled;
         if settings.console.enabled {
             let console_sub = store
                 .ensure_subscription(Platform::Console.as_str(), CONSOLE_CHAT_ID, now)
                 .await?;
             let specs: Vec<String> = settings.console.rules.iter().map(|r| r.spec.0.to_string()).collect();
             store
-                .replace_rules(console_sub.id, &specs, now)
+                .replace_config_rules(console_sub.id, &specs, now)
                 .await
                 .context("registering the console rules")?;
-            if let Some(console) = console {
-                chats.push(console);
+            if let Some(console) = &console {
+                chats.push(Arc::new(console.clone()));
             }
         }
         for (name, token) in [("telegram", &settings.telegram.token), ("discord", &settings.discord.token)] {
@@ -98,6 +104,7 @@ impl App {
             store,
             pipeline,
             chats,
+            console: console.filter(|_| settings_console_enabled),
             outbox_ready,
             feeds_changed: Arc::new(Notify::new()),
         })
@@ -111,6 +118,16 @@ impl App {
     /// The ingest pipeline (tests drive polls directly).
     pub fn pipeline(&self) -> &Arc<Pipeline> {
         &self.pipeline
+    }
+
+    /// The command handler adapters pass chat messages to.
+    pub fn commands(&self) -> CommandContext {
+        CommandContext {
+            store: self.store.clone(),
+            pipeline: self.pipeline.clone(),
+            feeds_changed: self.feeds_changed.clone(),
+            allow_private_addresses: self.settings.polling.allow_private_addresses,
+        }
     }
 
     /// The outbox worker over this app's chats (tests call its steps).
@@ -153,6 +170,10 @@ impl App {
         );
         tasks.spawn(scheduler.run_until_stopped(shutdown.clone()));
         tasks.spawn(self.delivery().run_until_stopped(shutdown.clone()));
+        if let Some(console) = self.console.clone() {
+            let input = tokio::io::BufReader::new(tokio::io::stdin());
+            tasks.spawn(console.read_commands_until_stopped(input, self.commands(), shutdown.clone()));
+        }
         info!(
             feeds = self.settings.feeds.len(),
             chats = self.chats.len(),

@@ -14,6 +14,7 @@
 //! - [`matching`]: the rule language and the compiled matcher (pure code).
 //! - [`store`]: every SQL statement, behind typed functions.
 //! - [`alerts`]: hits to platform-neutral messages (pure code).
+//! - [`commands`]: the chat command grammar and its execution.
 //! - [`chat`]: the one chat trait and its adapters.
 //! - [`pipeline`]: one poll of one feed, from bytes to outbox rows.
 //! - [`scheduler`]: cron-driven polling of every feed.
@@ -25,6 +26,7 @@ pub mod alerts;
 pub mod app;
 pub mod chat;
 pub mod check;
+pub mod commands;
 pub mod config;
 pub mod delivery;
 pub mod feeds;

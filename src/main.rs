@@ -1,6 +1,6 @@
 //! The `wirewatch` binary: parse the command line, load the config, start.
 
-use std::{io::IsTerminal, path::PathBuf, process::ExitCode, sync::Arc};
+use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -74,7 +74,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // A console read blocked on a terminal must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -87,8 +90,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run { config, once } => {
             let settings = Settings::load(&config)?;
-            let console = Arc::new(ConsoleChat::stdout());
-            let app = App::build(settings, Some(console)).await?;
+            let app = App::build(settings, Some(ConsoleChat::stdout())).await?;
             if once {
                 app.run_once().await?;
             } else {

@@ -156,6 +156,11 @@ impl Pipeline {
         Ok(count)
     }
 
+    /// The shared fetcher (for `/test` with a URL).
+    pub fn fetcher(&self) -> &Fetcher {
+        &self.fetcher
+    }
+
     fn rule_set(&self) -> Arc<RuleSet> {
         self.rules.read().unwrap_or_else(|p| p.into_inner()).clone()
     }

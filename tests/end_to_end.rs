@@ -163,3 +163,74 @@ async fn an_unreachable_feed_is_marked_failing_with_a_plain_reason_and_backs_off
     let feed = &t.app.store().active_feeds().await.unwrap()[0];
     assert_eq!((feed.failing_since, feed.consecutive_failures, feed.last_error.clone()), (None, 0, None));
 }
+
+fn invoker(platform: wirewatch::chat::Platform, chat_id: &str, may_manage: bool) -> wirewatch::commands::Invoker {
+    wirewatch::commands::Invoker {
+        platform,
+        chat_id: chat_id.to_owned(),
+        may_manage,
+    }
+}
+
+#[tokio::test]
+async fn a_rule_added_from_chat_takes_effect_on_the_next_poll_and_stays_in_its_chat() {
+    use wirewatch::chat::Platform;
+    let server = FeedServer::start().await;
+    server.set("/world.xml", rss(&[OLD_STORY]), "application/rss+xml");
+    let db = TestDb::new();
+    let mut t = spawn_app(test_settings(&db, &config_for(&server))).await;
+    poll_only_feed(&t.app).await;
+    let commands = t.app.commands();
+    let console = invoker(Platform::Console, "stdout", true);
+    let other_chat = invoker(Platform::Telegram, "-1001", true);
+
+    let reply = commands.handle(&console, "/watch keyword ceasefire", None, Utc::now()).await.unwrap();
+    assert!(reply.text.starts_with("Watching #"), "{reply:?}");
+    let reply = commands.handle(&other_chat, "/watch country Russia", None, Utc::now()).await.unwrap();
+    let other_rule: i64 = reply.text.trim_start_matches("Watching #").split(':').next().unwrap().parse().unwrap();
+
+    // Chats see and change only their own rules.
+    let listed = commands.handle(&console, "/rules", None, Utc::now()).await.unwrap().text;
+    assert!(listed.contains("keyword:ceasefire") && !listed.contains("country:Russia"), "{listed}");
+    let refused = commands
+        .handle(&console, &format!("/unwatch {other_rule}"), None, Utc::now())
+        .await
+        .unwrap();
+    assert!(refused.text.contains(&format!("no rule #{other_rule}")), "{refused:?}");
+    let member = invoker(Platform::Telegram, "-1001", false);
+    let refused = commands.handle(&member, "/watch keyword football", None, Utc::now()).await.unwrap();
+    assert!(refused.text.contains("admins"), "{refused:?}");
+    let unknown = commands.handle(&console, "/frobnicate", None, Utc::now()).await.unwrap();
+    assert!(unknown.text.contains("/help"), "{unknown:?}");
+
+    // The new rule matches without a restart; the console gets one alert.
+    server.set("/world.xml", rss(&[NEW_STORY, OLD_STORY]), "application/rss+xml");
+    let PollOutcome::Ingested(report) = poll_only_feed(&t.app).await else { panic!("poll failed") };
+    assert_eq!((report.hits, report.alerts), (2, 1), "UN Security Council + ceasefire, one chat");
+    t.app.delivery().deliver_due(Utc::now()).await.unwrap();
+    let printed = t.printed();
+    assert_eq!(printed.len(), 1, "{printed:?}");
+    assert!(printed[0].contains("keyword:ceasefire matched: ceasefire"), "{}", printed[0]);
+}
+
+#[tokio::test]
+async fn alerts_off_keeps_hits_but_sends_nothing() {
+    use wirewatch::chat::Platform;
+    let server = FeedServer::start().await;
+    server.set("/world.xml", rss(&[OLD_STORY]), "application/rss+xml");
+    let db = TestDb::new();
+    let mut t = spawn_app(test_settings(&db, &config_for(&server))).await;
+    poll_only_feed(&t.app).await;
+    let reply = t
+        .app
+        .commands()
+        .handle(&invoker(Platform::Console, "stdout", true), "/alerts off", None, Utc::now())
+        .await
+        .unwrap();
+    assert!(reply.text.contains("digests only"), "{reply:?}");
+    server.set("/world.xml", rss(&[NEW_STORY, OLD_STORY]), "application/rss+xml");
+    let PollOutcome::Ingested(report) = poll_only_feed(&t.app).await else { panic!("poll failed") };
+    assert_eq!((report.hits, report.alerts), (1, 0));
+    t.app.delivery().deliver_due(Utc::now()).await.unwrap();
+    assert!(t.printed().is_empty());
+}

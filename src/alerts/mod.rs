@@ -85,13 +85,27 @@ pub fn render_plain(msg: &Outgoing) -> String {
                     m.rule,
                     m.terms.join(", ")
                 );
-                if !m.snippet.text.is_empty() {
-                    let _ = write!(out, "\n       “{}”", mark(&m.snippet, "[[", "]]"));
-                }
+            }
+            for snippet in merged_snippets(&a.matches) {
+                let _ = write!(out, "\n       “{}”", mark(&snippet, "[[", "]]"));
             }
             out
         }
     }
+}
+
+/// The alert's snippets with identical text merged into one carrying all
+/// their highlights, so that three rules matching one sentence show it
+/// once. Empty snippets are dropped; order is first appearance.
+pub fn merged_snippets(matches: &[AlertMatch]) -> Vec<Snippet> {
+    let mut merged: Vec<Snippet> = Vec::new();
+    for m in matches.iter().filter(|m| !m.snippet.text.is_empty()) {
+        match merged.iter_mut().find(|s| s.text == m.snippet.text) {
+            Some(same) => same.highlights.extend(m.snippet.highlights.iter().cloned()),
+            None => merged.push(m.snippet.clone()),
+        }
+    }
+    merged
 }
 
 /// The snippet's text with every highlight wrapped in `open`/`close`.
@@ -148,6 +162,20 @@ mod tests {
         for (name, s, want) in cases {
             assert_eq!(mark(&s, "[[", "]]"), want, "{name}");
         }
+    }
+
+    #[test]
+    fn snippets_with_the_same_text_are_shown_once_with_all_highlights() {
+        let m = |rule_id, text: &str, r: std::ops::Range<usize>| AlertMatch {
+            rule_id,
+            rule: format!("keyword:{rule_id}"),
+            terms: vec![],
+            snippet: snippet(text, &[r]),
+        };
+        let merged = merged_snippets(&[m(1, "a b c", 0..1), m(2, "other", 0..5), m(3, "a b c", 4..5)]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(mark(&merged[0], "[[", "]]"), "[[a]] b [[c]]");
+        assert_eq!(mark(&merged[1], "[[", "]]"), "[[other]]");
     }
 
     #[test]

@@ -6,10 +6,19 @@
 use std::io::Write;
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
+use chrono::Utc;
+use tokio::{
+    io::{AsyncBufRead, AsyncBufReadExt},
+    sync::mpsc,
+};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error};
 
 use super::{Chat, ChatTarget, Outgoing, Platform, Sent, SendError};
-use crate::alerts::render_plain;
+use crate::{
+    alerts::{notice, render_plain},
+    commands::{CommandContext, Invoker},
+};
 
 /// The console subscription's chat id.
 pub const CONSOLE_CHAT_ID: &str = "stdout";
@@ -44,6 +53,53 @@ impl ConsoleChat {
             },
             rx,
         )
+    }
+}
+
+impl ConsoleChat {
+    /// Reads commands typed on the console (`/watch country Russia`) from
+    /// `input`, one a line, and prints the replies, until end of input or
+    /// `shutdown`. The console's user manages its rules.
+    pub async fn read_commands_until_stopped(
+        self,
+        input: impl AsyncBufRead + Unpin,
+        commands: CommandContext,
+        shutdown: CancellationToken,
+    ) {
+        let invoker = Invoker {
+            platform: Platform::Console,
+            chat_id: CONSOLE_CHAT_ID.to_owned(),
+            may_manage: true,
+        };
+        let target = ChatTarget {
+            platform: Platform::Console,
+            chat_id: CONSOLE_CHAT_ID.to_owned(),
+        };
+        let mut lines = input.lines();
+        loop {
+            let line = tokio::select! {
+                () = shutdown.cancelled() => break,
+                line = lines.next_line() => line,
+            };
+            let line = match line {
+                Ok(Some(line)) => line,
+                Ok(None) => break,
+                Err(e) => {
+                    error!(error = %e, "cannot read console input");
+                    break;
+                }
+            };
+            let text = line.trim();
+            let reply = match commands.handle(&invoker, text, None, Utc::now()).await {
+                Some(reply) => reply.text,
+                None if text.is_empty() => continue,
+                None => "Commands start with /. Send /help for the list.".to_owned(),
+            };
+            if let Err(e) = self.send(&target, &notice(reply)).await {
+                error!(error = %e, "cannot print a reply");
+            }
+        }
+        debug!("console input closed");
     }
 }
 

@@ -84,6 +84,16 @@ impl Store {
         Ok(())
     }
 
+    /// Turns a chat's immediate alerts on or off.
+    pub async fn set_alerts(&self, id: i64, enabled: bool) -> Result<(), StoreError> {
+        sqlx::query("UPDATE subscriptions SET alerts_enabled = ?2 WHERE id = ?1")
+            .bind(id)
+            .bind(enabled)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Points a subscription at the chat's new id (a Telegram group that
     /// became a supergroup); its rules and pending messages move with it.
     pub async fn move_subscription(&self, id: i64, new_chat_id: &str) -> Result<(), StoreError> {
@@ -134,9 +144,10 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Makes a chat's rules exactly `specs` (the console chat's rules come
-    /// from the config). Existing rules keep their ids and hits.
-    pub async fn replace_rules(
+    /// Makes a chat's config-given rules exactly `specs` (the console
+    /// chat's `[[console.rules]]`); rules added from chat are left alone.
+    /// Existing rules keep their ids and hits.
+    pub async fn replace_config_rules(
         &self,
         subscription_id: i64,
         specs: &[String],
@@ -145,7 +156,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let listed = serde_json::to_string(specs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
-            "DELETE FROM rules WHERE subscription_id = ?1
+            "DELETE FROM rules WHERE subscription_id = ?1 AND origin = 'config'
              AND spec NOT IN (SELECT value FROM json_each(?2))",
         )
         .bind(subscription_id)
@@ -154,8 +165,8 @@ impl Store {
         .await?;
         for spec in specs {
             sqlx::query(
-                "INSERT INTO rules (subscription_id, spec, created_at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (subscription_id, spec) DO NOTHING",
+                "INSERT INTO rules (subscription_id, spec, origin, created_at) VALUES (?1, ?2, 'config', ?3)
+                 ON CONFLICT (subscription_id, spec) DO UPDATE SET origin = 'config'",
             )
             .bind(subscription_id)
             .bind(spec)

@@ -1,8 +1,6 @@
 //! `spawn_app`: a wirewatch with its own temporary database, the console
 //! chat captured, and its feeds on a loopback feed server.
 
-use std::sync::Arc;
-
 use tempfile::TempDir;
 use tokio::sync::mpsc::UnboundedReceiver;
 use wirewatch::{app::App, chat::console::ConsoleChat, config::Settings};
@@ -59,6 +57,6 @@ pub fn test_settings(db: &TestDb, extra: &str) -> Settings {
 /// Builds an app on `settings` with the console captured.
 pub async fn spawn_app(settings: Settings) -> TestApp {
     let (console, rx) = ConsoleChat::capture();
-    let app = App::build(settings, Some(Arc::new(console))).await.expect("app builds");
+    let app = App::build(settings, Some(console)).await.expect("app builds");
     TestApp { app, console: rx }
 }

@@ -1,0 +1,265 @@
+//! Running a command for one chat.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+use url::Url;
+
+use super::{Command, help_text};
+use crate::{
+    alerts::mark,
+    chat::Platform,
+    feeds::{
+        fetch::{FetchOutcome, Trust, Validators, check_feed_url},
+        parse::parse_document,
+    },
+    matching::{Article, MatcherBuilder, RuleSpec},
+    pipeline::Pipeline,
+    store::{FeedOrigin, FeedRegistration, Store, StoreError},
+};
+
+/// What a command may touch; cheap to clone into each adapter.
+#[derive(Clone)]
+pub struct CommandContext {
+    /// The store.
+    pub store: Store,
+    /// The pipeline, to recompile rules and to fetch for `/test`.
+    pub pipeline: Arc<Pipeline>,
+    /// Notified when a feed is added, so the scheduler starts polling it.
+    pub feeds_changed: Arc<Notify>,
+    /// `polling.allow_private_addresses`.
+    pub allow_private_addresses: bool,
+}
+
+impl CommandContext {
+    /// Reads a chat message and, if it is a command for us, runs it. `None`
+    /// for messages that are not commands (or are for another bot).
+    pub async fn handle(
+        &self,
+        invoker: &Invoker,
+        text: &str,
+        bot_username: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Option<Reply> {
+        match super::parse(text, bot_username) {
+            Ok(None) => None,
+            Err(e) => Some(Reply::private(e.to_string())),
+            Ok(Some(command)) => Some(match execute(self, invoker, command, now).await {
+                Ok(reply) => reply,
+                Err(e) => {
+                    tracing::error!(error = %e, platform = %invoker.platform, "command failed");
+                    Reply::private("Something went wrong on our side and nothing was changed. Please try again later.")
+                }
+            }),
+        }
+    }
+}
+
+/// Who sent a command, and from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invoker {
+    /// The platform.
+    pub platform: Platform,
+    /// The chat (subscription) the command was sent in.
+    pub chat_id: String,
+    /// Whether this user may change the chat's rules and feeds (an admin,
+    /// or anyone where the chat's policy allows it).
+    pub may_manage: bool,
+}
+
+/// The answer to a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Plain text; adapters escape it for their platform.
+    pub text: String,
+    /// Only the invoker needs to see it (errors, listings): platforms that
+    /// can answer privately (Discord ephemeral replies) do.
+    pub private: bool,
+}
+
+impl Reply {
+    fn public(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            private: false,
+        }
+    }
+    fn private(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            private: true,
+        }
+    }
+}
+
+const NOT_ALLOWED: &str = "Only the chat's admins can change its rules and feeds.";
+
+/// Runs `command` for the invoker's chat. Store failures are errors for the
+/// log; everything a user can get wrong is a reply.
+pub async fn execute(
+    ctx: &CommandContext,
+    invoker: &Invoker,
+    command: Command,
+    now: DateTime<Utc>,
+) -> Result<Reply, StoreError> {
+    let changes = matches!(
+        command,
+        Command::Watch(_) | Command::Unwatch(_) | Command::Alerts(_) | Command::FeedAdd(_) | Command::FeedRemove(_)
+    );
+    if changes && !invoker.may_manage {
+        return Ok(Reply::private(NOT_ALLOWED));
+    }
+    let sub = ctx
+        .store
+        .ensure_subscription(invoker.platform.as_str(), &invoker.chat_id, now)
+        .await?;
+    Ok(match command {
+        Command::Start | Command::Help => Reply::private(help_text()),
+        Command::Watch(spec) => {
+            let (id, new) = ctx.store.add_rule(sub.id, &spec.to_string(), now).await?;
+            if new {
+                ctx.pipeline.reload_rules().await?;
+                Reply::public(format!("Watching #{id}: {spec}"))
+            } else {
+                Reply::private(format!("Already watching that as #{id}."))
+            }
+        }
+        Command::Rules => {
+            let rules = ctx.store.rules_of(sub.id).await?;
+            if rules.is_empty() {
+                Reply::private("No rules yet. Try /watch country Russia or /watch keyword UN Security Council.")
+            } else {
+                let lines: Vec<String> = rules.iter().map(|r| format!("#{} {}", r.id, r.spec)).collect();
+                Reply::private(format!("This chat's rules:\n{}", lines.join("\n")))
+            }
+        }
+        Command::Unwatch(id) => {
+            if ctx.store.remove_rule(sub.id, id).await? {
+                ctx.pipeline.reload_rules().await?;
+                Reply::public(format!("Removed rule #{id}."))
+            } else {
+                Reply::private(format!("This chat has no rule #{id}. Send /rules to see them."))
+            }
+        }
+        Command::Alerts(on) => {
+            ctx.store.set_alerts(sub.id, on).await?;
+            ctx.pipeline.reload_rules().await?;
+            Reply::public(if on {
+                "Immediate alerts are on."
+            } else {
+                "Immediate alerts are off: this chat gets digests only."
+            })
+        }
+        Command::Test(input) => test(ctx, sub.id, &input).await?,
+        Command::Feeds => Reply::private(list_feeds(&ctx.store, now).await?),
+        Command::FeedAdd(raw) => match check_feed_url(&raw, Trust::Chat, ctx.allow_private_addresses) {
+            Err(e) => Reply::private(format!("Cannot add that feed: {e}.")),
+            Ok(url) => match ctx.store.add_chat_feed(url.as_str(), now).await? {
+                FeedRegistration::Added(id) => {
+                    ctx.feeds_changed.notify_one();
+                    Reply::public(format!(
+                        "Added feed #{id}. Its current items are recorded without alerts; new ones will be matched."
+                    ))
+                }
+                FeedRegistration::Exists(id) => Reply::private(format!("That feed is already watched as #{id}.")),
+            },
+        },
+        Command::FeedRemove(id) => match ctx.store.feed(id).await? {
+            Some(feed) if feed.active && feed.origin == FeedOrigin::Chat => {
+                ctx.store.deactivate_feed(id).await?;
+                Reply::public(format!("Stopped polling feed #{id}. Its past articles and hits are kept."))
+            }
+            Some(feed) if feed.active => Reply::private(format!(
+                "Feed #{id} is set in the operator's configuration and can only be removed there."
+            )),
+            _ => Reply::private(format!("There is no feed #{id}. Send /feeds to see them.")),
+        },
+    })
+}
+
+/// `/test`: match a text, or the article at a URL, against this chat's
+/// rules only, and explain.
+async fn test(ctx: &CommandContext, subscription_id: i64, input: &str) -> Result<Reply, StoreError> {
+    let rules = ctx.store.rules_of(subscription_id).await?;
+    if rules.is_empty() {
+        return Ok(Reply::private("This chat has no rules to test. Add one with /watch."));
+    }
+    let mut builder = MatcherBuilder::new();
+    for rule in &rules {
+        if let Ok(spec) = RuleSpec::parse(&rule.spec) {
+            builder.add(rule.id, &spec);
+        }
+    }
+    let matcher = builder.build();
+    let (title, body) = match Url::parse(input).ok().filter(|u| matches!(u.scheme(), "http" | "https")) {
+        None => (String::new(), input.to_owned()),
+        Some(url) => {
+            let fetched = ctx.pipeline.fetcher().fetch(&url, &Validators::default(), Trust::Chat).await;
+            let body = match fetched {
+                Ok(FetchOutcome::Fetched(body)) => body,
+                Ok(FetchOutcome::NotModified) => return Ok(Reply::private("The server sent no content.")),
+                Err(e) => return Ok(Reply::private(format!("Could not fetch that page: {e}."))),
+            };
+            match parse_document(&body.bytes, body.charset.as_deref(), Some(&body.final_url)) {
+                Ok(items) if !items.is_empty() => {
+                    let item = &items[0];
+                    (item.title.clone(), format!("{}\n{}", item.summary, item.content))
+                }
+                Ok(_) => return Ok(Reply::private("That page has no article text.")),
+                Err(e) => return Ok(Reply::private(format!("Could not read that page: {e}."))),
+            }
+        }
+    };
+    let hits = matcher.find(&Article {
+        title: &title,
+        body: &body,
+        source: "",
+    });
+    if hits.is_empty() {
+        return Ok(Reply::private(format!("None of this chat's {} rules would match.", rules.len())));
+    }
+    let mut text = String::new();
+    for hit in hits {
+        let spec = rules.iter().find(|r| r.id == hit.rule_id).map_or("", |r| r.spec.as_str());
+        text.push_str(&format!(
+            "#{} {spec} matches on: {}\n“{}”\n",
+            hit.rule_id,
+            hit.terms.join(", "),
+            mark(&hit.snippet, "«", "»")
+        ));
+    }
+    Ok(Reply::private(text.trim_end().to_owned()))
+}
+
+/// `/feeds`: each source with its health.
+async fn list_feeds(store: &Store, now: DateTime<Utc>) -> Result<String, StoreError> {
+    let feeds = store.active_feeds().await?;
+    if feeds.is_empty() {
+        return Ok("No feeds are being watched.".to_owned());
+    }
+    let mut text = String::from("Sources:\n");
+    for feed in feeds {
+        let health = match (&feed.failing_since, &feed.last_error) {
+            (Some(since), error) => format!(
+                "failing for {} ({})",
+                ago(now, *since),
+                error.as_deref().unwrap_or("unknown error")
+            ),
+            (None, _) if feed.last_success_at.is_none() => "not polled yet".to_owned(),
+            (None, _) => "ok".to_owned(),
+        };
+        text.push_str(&format!("#{} {} — {health}\n", feed.id, feed.display_name()));
+    }
+    Ok(text.trim_end().to_owned())
+}
+
+fn ago(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
+    let minutes = (now - then).num_minutes().max(0);
+    match minutes {
+        0 => "less than a minute".to_owned(),
+        1..=119 => format!("{minutes} min"),
+        _ if minutes < 48 * 60 => format!("{} h", minutes / 60),
+        _ => format!("{} days", minutes / (24 * 60)),
+    }
+}
