@@ -69,7 +69,12 @@ impl App {
             let console_sub = store
                 .ensure_subscription(Platform::Console.as_str(), CONSOLE_CHAT_ID, now)
                 .await?;
-            let specs: Vec<String> = settings.console.rules.iter().map(|r| r.spec.0.to_string()).collect();
+            let specs: Vec<String> = settings
+                .console
+                .rules
+                .iter()
+                .map(|r| r.spec.0.to_string())
+                .collect();
             store
                 .replace_config_rules(console_sub.id, &specs, now)
                 .await
@@ -78,9 +83,15 @@ impl App {
                 chats.push(Arc::new(console.clone()));
             }
         }
-        for (name, token) in [("telegram", &settings.telegram.token), ("discord", &settings.discord.token)] {
+        for (name, token) in [
+            ("telegram", &settings.telegram.token),
+            ("discord", &settings.discord.token),
+        ] {
             if token_is_set(token) {
-                warn!(platform = name, "a token is set, but this build has no {name} adapter yet; ignoring it");
+                warn!(
+                    platform = name,
+                    "a token is set, but this build has no {name} adapter yet; ignoring it"
+                );
             }
         }
 
@@ -132,12 +143,21 @@ impl App {
 
     /// The outbox worker over this app's chats (tests call its steps).
     pub fn delivery(&self) -> Delivery {
-        Delivery::new(self.store.clone(), self.chats.clone(), self.outbox_ready.clone())
+        Delivery::new(
+            self.store.clone(),
+            self.chats.clone(),
+            self.outbox_ready.clone(),
+        )
     }
 
     /// Polls every feed once, delivers what that produced, and returns.
     pub async fn run_once(&self) -> anyhow::Result<(PollSummary, DeliveryReport)> {
-        let polls = poll_all_once(&self.pipeline, &self.store, self.settings.polling.max_concurrent).await?;
+        let polls = poll_all_once(
+            &self.pipeline,
+            &self.store,
+            self.settings.polling.max_concurrent,
+        )
+        .await?;
         let delivered = self.delivery().drain(ONCE_PATIENCE).await?;
         info!(
             feeds_ok = polls.ok,
@@ -159,7 +179,11 @@ impl App {
                 .await
                 .with_context(|| format!("cannot listen on {addr} (config key http.listen)"))?;
             info!(%addr, "serving /healthz and /metrics");
-            tasks.spawn(crate::http::serve(listener, self.store.clone(), shutdown.clone()));
+            tasks.spawn(crate::http::serve(
+                listener,
+                self.store.clone(),
+                shutdown.clone(),
+            ));
         }
         let scheduler = Scheduler::new(
             self.pipeline.clone(),
@@ -172,7 +196,11 @@ impl App {
         tasks.spawn(self.delivery().run_until_stopped(shutdown.clone()));
         if let Some(console) = self.console.clone() {
             let input = tokio::io::BufReader::new(tokio::io::stdin());
-            tasks.spawn(console.read_commands_until_stopped(input, self.commands(), shutdown.clone()));
+            tasks.spawn(console.read_commands_until_stopped(
+                input,
+                self.commands(),
+                shutdown.clone(),
+            ));
         }
         info!(
             feeds = self.settings.feeds.len(),
@@ -193,13 +221,14 @@ pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -34,12 +34,15 @@ impl CheckRules {
         let mut parsed = Vec::new();
         let mut builder = MatcherBuilder::new();
         for (origin, text) in specs {
-            let spec = RuleSpec::parse(text).map_err(|e| anyhow::anyhow!("{origin}: invalid rule {text:?}: {e}"))?;
+            let spec = RuleSpec::parse(text)
+                .map_err(|e| anyhow::anyhow!("{origin}: invalid rule {text:?}: {e}"))?;
             builder.add(parsed.len() as i64, &spec);
             parsed.push((text.to_owned(), spec));
         }
         if parsed.is_empty() {
-            bail!("no rules given: use --rule SPEC (e.g. --rule \"keyword:UN Security Council\") or --rules-file FILE");
+            bail!(
+                "no rules given: use --rule SPEC (e.g. --rule \"keyword:UN Security Council\") or --rules-file FILE"
+            );
         }
         Ok(Self {
             specs: parsed,
@@ -49,7 +52,8 @@ impl CheckRules {
 
     /// Reads a rules file: one SPEC a line, `#` comments and blank lines skipped.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read rules file {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read rules file {}", path.display()))?;
         let name = path.display().to_string();
         Self::parse(
             text.lines()
@@ -153,7 +157,11 @@ pub async fn run_check(
                 };
                 writeln!(out, "{}", serde_json::to_string(&line)?)?;
             } else {
-                let title = if item.title.is_empty() { "(untitled)" } else { &item.title };
+                let title = if item.title.is_empty() {
+                    "(untitled)"
+                } else {
+                    &item.title
+                };
                 writeln!(out, "{name}: {title}")?;
                 if let Some(link) = &item.link {
                     writeln!(out, "  {link}")?;
@@ -168,7 +176,11 @@ pub async fn run_check(
                         rules.specs[hit.rule_id as usize].0,
                         hit.terms.join(", ")
                     )?;
-                    writeln!(out, "    “{}”", crate::alerts::mark(&hit.snippet, "[[", "]]"))?;
+                    writeln!(
+                        out,
+                        "    “{}”",
+                        crate::alerts::mark(&hit.snippet, "[[", "]]")
+                    )?;
                 }
             }
         }
@@ -197,15 +209,27 @@ pub async fn run_check(
 }
 
 /// Every input as (name, items). Directories give their files, sorted.
-async fn read_inputs(settings: &Settings, inputs: &[String]) -> anyhow::Result<Vec<(String, Vec<FeedItem>)>> {
+async fn read_inputs(
+    settings: &Settings,
+    inputs: &[String],
+) -> anyhow::Result<Vec<(String, Vec<FeedItem>)>> {
     let mut documents = Vec::new();
     let default_stdin = ["-".to_owned()];
-    let inputs = if inputs.is_empty() { &default_stdin[..] } else { inputs };
+    let inputs = if inputs.is_empty() {
+        &default_stdin[..]
+    } else {
+        inputs
+    };
     for input in inputs {
         if input == "-" {
             let mut bytes = Vec::new();
-            std::io::stdin().read_to_end(&mut bytes).context("cannot read stdin")?;
-            documents.push(("stdin".to_owned(), parse_named("stdin", &bytes, None, None)?));
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .context("cannot read stdin")?;
+            documents.push((
+                "stdin".to_owned(),
+                parse_named("stdin", &bytes, None, None)?,
+            ));
         } else if input.starts_with("http://") || input.starts_with("https://") {
             let url = Url::parse(input).with_context(|| format!("invalid URL {input}"))?;
             let fetcher = Fetcher::new(FetchSettings {
@@ -213,33 +237,55 @@ async fn read_inputs(settings: &Settings, inputs: &[String]) -> anyhow::Result<V
                 max_body_bytes: settings.polling.max_body_bytes,
                 ..FetchSettings::default()
             })?;
-            let body = match fetcher.fetch(&url, &Validators::default(), Trust::Operator).await {
+            let body = match fetcher
+                .fetch(&url, &Validators::default(), Trust::Operator)
+                .await
+            {
                 Ok(FetchOutcome::Fetched(body)) => body,
-                Ok(FetchOutcome::NotModified) => bail!("{input}: server answered 304 to an unconditional request"),
+                Ok(FetchOutcome::NotModified) => {
+                    bail!("{input}: server answered 304 to an unconditional request")
+                }
                 Err(e) => bail!("{input}: {e}"),
             };
-            let items = parse_named(input, &body.bytes, body.charset.as_deref(), Some(&body.final_url))?;
+            let items = parse_named(
+                input,
+                &body.bytes,
+                body.charset.as_deref(),
+                Some(&body.final_url),
+            )?;
             documents.push((input.clone(), items));
         } else {
             for path in files_of(Path::new(input))? {
-                let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+                let bytes = std::fs::read(&path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
                 let name = path.display().to_string();
-                let base = std::fs::canonicalize(&path).ok().and_then(|p| Url::from_file_path(p).ok());
-                documents.push((name.clone(), parse_named(&name, &bytes, None, base.as_ref())?));
+                let base = std::fs::canonicalize(&path)
+                    .ok()
+                    .and_then(|p| Url::from_file_path(p).ok());
+                documents.push((
+                    name.clone(),
+                    parse_named(&name, &bytes, None, base.as_ref())?,
+                ));
             }
         }
     }
     Ok(documents)
 }
 
-fn parse_named(name: &str, bytes: &[u8], charset: Option<&str>, base: Option<&Url>) -> anyhow::Result<Vec<FeedItem>> {
+fn parse_named(
+    name: &str,
+    bytes: &[u8],
+    charset: Option<&str>,
+    base: Option<&Url>,
+) -> anyhow::Result<Vec<FeedItem>> {
     parse_document(bytes, charset, base).map_err(|e| anyhow::anyhow!("{name}: {e}"))
 }
 
 /// A file, or the files of a directory (not recursive, sorted, hidden
 /// files and SOURCES/README notes skipped).
 fn files_of(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     if !meta.is_dir() {
         return Ok(vec![path.to_owned()]);
     }

@@ -471,9 +471,9 @@ impl TryFrom<String> for Listen {
         if s.trim().is_empty() {
             return Ok(Self(None));
         }
-        s.parse()
-            .map(|a| Self(Some(a)))
-            .map_err(|_| format!("invalid listen address {s:?}: expected IP:PORT such as 127.0.0.1:9184"))
+        s.parse().map(|a| Self(Some(a))).map_err(|_| {
+            format!("invalid listen address {s:?}: expected IP:PORT such as 127.0.0.1:9184")
+        })
     }
 }
 
@@ -506,8 +506,9 @@ pub fn parse_time_zone(s: &str) -> Result<chrono_tz::Tz, String> {
         .map(|tz| {
             let name = tz.name();
             let city = name.rsplit('/').next().unwrap_or(name);
-            let score = strsim::jaro_winkler(&s.to_lowercase(), &name.to_lowercase())
-                .max(strsim::jaro_winkler(&s.to_lowercase(), &city.to_lowercase()));
+            let score = strsim::jaro_winkler(&s.to_lowercase(), &name.to_lowercase()).max(
+                strsim::jaro_winkler(&s.to_lowercase(), &city.to_lowercase()),
+            );
             (score, name)
         })
         .filter(|(score, _)| *score > 0.8)
@@ -557,10 +558,12 @@ impl Settings {
         origin: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
-        let mut tree: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Syntax {
-            path: origin.to_owned(),
-            message: e.to_string().trim().to_owned(),
-        })?;
+        let mut tree: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    path: origin.to_owned(),
+                    message: e.to_string().trim().to_owned(),
+                })?;
         for (name, value) in env {
             if let Some(path) = name.strip_prefix(ENV_PREFIX) {
                 apply_override(&mut tree, &name, path, &value)?;
@@ -627,7 +630,11 @@ fn key_of(path: &serde_path_to_error::Path) -> String {
             Segment::Unknown => key.push_str(".?"),
         }
     }
-    if key.is_empty() { "(top level)".to_owned() } else { key }
+    if key.is_empty() {
+        "(top level)".to_owned()
+    } else {
+        key
+    }
 }
 
 /// Applies `WIREWATCH__A__B=value` to `tree["a"]["b"]`. Numeric segments
@@ -688,7 +695,9 @@ fn typed_value(existing: Option<&toml::Value>, key: &str, raw: &str) -> toml::Va
         Some(_) => literal().unwrap_or_else(|| toml::Value::String(raw.to_owned())),
         None if key.ends_with("token") => toml::Value::String(raw.to_owned()),
         None => match literal() {
-            Some(v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_))) => v,
+            Some(
+                v @ (toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_)),
+            ) => v,
             _ => toml::Value::String(raw.to_owned()),
         },
     }
@@ -707,7 +716,9 @@ mod tests {
     }
 
     fn error(text: &str, env: &[(&str, &str)]) -> String {
-        load(text, env).expect_err("config should be refused").to_string()
+        load(text, env)
+            .expect_err("config should be refused")
+            .to_string()
     }
 
     #[test]
@@ -733,24 +744,75 @@ mod tests {
     #[test]
     fn errors_name_the_key_and_the_problem() {
         let cases: &[(&str, &str, &[&str])] = &[
-            ("bad cron", "[polling]\nschedule = \"every five minutes\"", &["polling.schedule", "cron"]),
-            ("five-field cron", "[polling]\nschedule = \"*/5 * * * *\"", &["polling.schedule", "6 fields"]),
-            ("unknown key", "[polling]\nshedule = \"0 * * * * *\"", &["polling", "shedule"]),
-            ("unknown section", "[telegarm]\ntoken = \"x\"", &["telegarm"]),
-            ("bad url", "[[feeds]]\nurl = \"not a url\"", &["feeds[0].url", "invalid URL"]),
-            ("bad scheme", "[[feeds]]\nurl = \"ftp://example.com/x\"", &["feeds[0].url", "ftp"]),
-            ("bad backfill", "[[feeds]]\nurl = \"https://a.example/\"\nbackfill = \"lots\"", &["feeds[0].backfill", "24h"]),
-            ("unknown zone", "[digest]\nzone = \"Europe/Londn\"", &["digest.zone", "Europe/London"]),
-            ("bad time", "[digest]\ntime = \"8am\"", &["digest.time", "HH:MM"]),
-            ("bad rule", "[[console.rules]]\nspec = \"colour:red\"", &["console.rules[0].spec", "colour:red"]),
-            ("duplicate feed", "[[feeds]]\nurl = \"https://a.example/\"\n[[feeds]]\nurl = \"https://a.example/\"", &["feeds[1].url", "twice"]),
+            (
+                "bad cron",
+                "[polling]\nschedule = \"every five minutes\"",
+                &["polling.schedule", "cron"],
+            ),
+            (
+                "five-field cron",
+                "[polling]\nschedule = \"*/5 * * * *\"",
+                &["polling.schedule", "6 fields"],
+            ),
+            (
+                "unknown key",
+                "[polling]\nshedule = \"0 * * * * *\"",
+                &["polling", "shedule"],
+            ),
+            (
+                "unknown section",
+                "[telegarm]\ntoken = \"x\"",
+                &["telegarm"],
+            ),
+            (
+                "bad url",
+                "[[feeds]]\nurl = \"not a url\"",
+                &["feeds[0].url", "invalid URL"],
+            ),
+            (
+                "bad scheme",
+                "[[feeds]]\nurl = \"ftp://example.com/x\"",
+                &["feeds[0].url", "ftp"],
+            ),
+            (
+                "bad backfill",
+                "[[feeds]]\nurl = \"https://a.example/\"\nbackfill = \"lots\"",
+                &["feeds[0].backfill", "24h"],
+            ),
+            (
+                "unknown zone",
+                "[digest]\nzone = \"Europe/Londn\"",
+                &["digest.zone", "Europe/London"],
+            ),
+            (
+                "bad time",
+                "[digest]\ntime = \"8am\"",
+                &["digest.time", "HH:MM"],
+            ),
+            (
+                "bad rule",
+                "[[console.rules]]\nspec = \"colour:red\"",
+                &["console.rules[0].spec", "colour:red"],
+            ),
+            (
+                "duplicate feed",
+                "[[feeds]]\nurl = \"https://a.example/\"\n[[feeds]]\nurl = \"https://a.example/\"",
+                &["feeds[1].url", "twice"],
+            ),
             ("toml syntax", "[polling\n", &["test.toml", "TOML"]),
-            ("wrong type", "[polling]\ntimeout_secs = \"soon\"", &["polling.timeout_secs"]),
+            (
+                "wrong type",
+                "[polling]\ntimeout_secs = \"soon\"",
+                &["polling.timeout_secs"],
+            ),
         ];
         for (name, text, needles) in cases {
             let message = error(text, &[]);
             for needle in *needles {
-                assert!(message.contains(needle), "{name}: {message:?} lacks {needle:?}");
+                assert!(
+                    message.contains(needle),
+                    "{name}: {message:?} lacks {needle:?}"
+                );
             }
         }
     }

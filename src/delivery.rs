@@ -77,12 +77,28 @@ impl Delivery {
         Ok(report)
     }
 
-    async fn deliver(&self, msg: &OutboxMessage, now: DateTime<Utc>) -> Result<Delivered, StoreError> {
-        let Some(chat) = msg.platform.parse::<Platform>().ok().and_then(|p| self.chats.get(&p)) else {
+    async fn deliver(
+        &self,
+        msg: &OutboxMessage,
+        now: DateTime<Utc>,
+    ) -> Result<Delivered, StoreError> {
+        let Some(chat) = msg
+            .platform
+            .parse::<Platform>()
+            .ok()
+            .and_then(|p| self.chats.get(&p))
+        else {
             // The adapter is off; the message waits until it is on again.
             debug!(message_id = msg.id, platform = %msg.platform, "no adapter for platform");
             self.store
-                .redeliver(msg.id, &Redelivery { at: now + IDLE, error: "platform adapter is off", count_attempt: false })
+                .redeliver(
+                    msg.id,
+                    &Redelivery {
+                        at: now + IDLE,
+                        error: "platform adapter is off",
+                        count_attempt: false,
+                    },
+                )
                 .await?;
             return Ok(Delivered::HoldChat);
         };
@@ -90,7 +106,9 @@ impl Delivery {
             Ok(o) => o,
             Err(e) => {
                 error!(message_id = msg.id, error = %e, "undecodable outbox payload");
-                self.store.mark_failed(msg.id, now, &format!("undecodable payload: {e}")).await?;
+                self.store
+                    .mark_failed(msg.id, now, &format!("undecodable payload: {e}"))
+                    .await?;
                 return Ok(Delivered::Failed);
             }
         };
@@ -100,26 +118,44 @@ impl Delivery {
         };
         match chat.send(&target, &outgoing).await {
             Ok(sent) => {
-                self.store.mark_sent(msg.id, Utc::now(), sent.message_id.as_deref()).await?;
-                debug!(message_id = msg.id, subscription_id = msg.subscription_id, "sent");
+                self.store
+                    .mark_sent(msg.id, Utc::now(), sent.message_id.as_deref())
+                    .await?;
+                debug!(
+                    message_id = msg.id,
+                    subscription_id = msg.subscription_id,
+                    "sent"
+                );
                 Ok(Delivered::Sent)
             }
             Err(SendError::RateLimited(wait)) => {
                 info!(message_id = msg.id, ?wait, "rate limited; waiting");
-                let at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
+                let at =
+                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
                 self.store
-                    .redeliver(msg.id, &Redelivery { at, error: "rate limited", count_attempt: false })
+                    .redeliver(
+                        msg.id,
+                        &Redelivery {
+                            at,
+                            error: "rate limited",
+                            count_attempt: false,
+                        },
+                    )
                     .await?;
                 Ok(Delivered::HoldChat)
             }
             Err(SendError::ChatGone(reason)) => {
                 warn!(subscription_id = msg.subscription_id, %reason, "chat gone; pausing its subscription");
-                self.store.pause_subscription(msg.subscription_id, &reason).await?;
+                self.store
+                    .pause_subscription(msg.subscription_id, &reason)
+                    .await?;
                 Ok(Delivered::HoldChat)
             }
             Err(SendError::Migrated(to)) => {
                 info!(subscription_id = msg.subscription_id, new_chat_id = %to.chat_id, "chat migrated");
-                self.store.move_subscription(msg.subscription_id, &to.chat_id).await?;
+                self.store
+                    .move_subscription(msg.subscription_id, &to.chat_id)
+                    .await?;
                 Ok(Delivered::HoldChat)
             }
             Err(SendError::Rejected(reason)) => {
@@ -130,9 +166,17 @@ impl Delivery {
             Err(SendError::Unexpected(e)) => {
                 let wait = retry_delay(msg.attempts + 1);
                 warn!(message_id = msg.id, error = %e, ?wait, "send failed; will retry");
-                let at = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(10));
+                let at =
+                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(10));
                 self.store
-                    .redeliver(msg.id, &Redelivery { at, error: &e.to_string(), count_attempt: true })
+                    .redeliver(
+                        msg.id,
+                        &Redelivery {
+                            at,
+                            error: &e.to_string(),
+                            count_attempt: true,
+                        },
+                    )
                     .await?;
                 Ok(Delivered::HoldChat)
             }

@@ -25,18 +25,36 @@ pub async fn serve(listener: TcpListener, store: Store, shutdown: CancellationTo
 async fn metrics(State(store): State<Store>) -> impl IntoResponse {
     let gauges = async {
         Ok::<_, crate::store::StoreError>([
-            ("wirewatch_articles_stored", "Articles in the store.", store.article_count().await?),
-            ("wirewatch_hits_stored", "Hits in the store.", store.hit_count().await?),
-            ("wirewatch_outbox_pending", "Messages waiting to be delivered.", store.pending_count().await?),
+            (
+                "wirewatch_articles_stored",
+                "Articles in the store.",
+                store.article_count().await?,
+            ),
+            (
+                "wirewatch_hits_stored",
+                "Hits in the store.",
+                store.hit_count().await?,
+            ),
+            (
+                "wirewatch_outbox_pending",
+                "Messages waiting to be delivered.",
+                store.pending_count().await?,
+            ),
         ])
     };
     match gauges.await {
         Ok(gauges) => {
             let mut body = String::new();
             for (name, help, value) in gauges {
-                body.push_str(&format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"));
+                body.push_str(&format!(
+                    "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
+                ));
             }
-            (StatusCode::OK, [("content-type", "text/plain; version=0.0.4")], body)
+            (
+                StatusCode::OK,
+                [("content-type", "text/plain; version=0.0.4")],
+                body,
+            )
         }
         Err(e) => {
             error!(error = %e, "metrics query failed");

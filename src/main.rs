@@ -126,7 +126,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .map(|(i, r)| (format!("--rule #{}", i + 1), r.as_str())),
                 )?,
             };
-            let output = CheckOutput { json, summary: bulk };
+            let output = CheckOutput {
+                json,
+                summary: bulk,
+            };
             let mut stdout = std::io::stdout();
             let summary = run_check(&settings, &rules, &inputs, output, &mut stdout).await?;
             Ok(if summary.matched_articles > 0 {

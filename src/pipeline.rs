@@ -101,7 +101,9 @@ impl RuleSet {
                     builder.add(rule.id, &spec);
                     kept.insert(rule.id, rule);
                 }
-                Err(error) => warn!(rule_id = rule.id, spec = %rule.spec, %error, "skipping stored rule"),
+                Err(error) => {
+                    warn!(rule_id = rule.id, spec = %rule.spec, %error, "skipping stored rule")
+                }
             }
         }
         Self {
@@ -133,7 +135,12 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// A pipeline with an empty rule set; call [`Pipeline::reload_rules`].
-    pub fn new(store: Store, fetcher: Fetcher, outbox_ready: Arc<Notify>, max_backoff: Duration) -> Self {
+    pub fn new(
+        store: Store,
+        fetcher: Fetcher,
+        outbox_ready: Arc<Notify>,
+        max_backoff: Duration,
+    ) -> Self {
         Self {
             store,
             fetcher,
@@ -191,7 +198,11 @@ impl Pipeline {
         .await;
         let parsed = match parsed {
             Ok(Ok(parsed)) => parsed,
-            Ok(Err(e)) => return self.fail(feed, format!("not a usable feed: {e}"), now).await,
+            Ok(Err(e)) => {
+                return self
+                    .fail(feed, format!("not a usable feed: {e}"), now)
+                    .await;
+            }
             Err(e) => return self.fail(feed, format!("parser failed: {e}"), now).await,
         };
         if parsed.items.is_empty() {
@@ -208,10 +219,17 @@ impl Pipeline {
         Ok(PollOutcome::Ingested(report))
     }
 
-    async fn fail(&self, feed: &Feed, error: String, now: DateTime<Utc>) -> Result<PollOutcome, PollError> {
+    async fn fail(
+        &self,
+        feed: &Feed,
+        error: String,
+        now: DateTime<Utc>,
+    ) -> Result<PollOutcome, PollError> {
         let retry_at = now + backoff(feed.consecutive_failures + 1, self.max_backoff);
         warn!(feed_id = feed.id, url = %feed.url, %error, %retry_at, "poll failed");
-        self.store.record_poll_failure(feed.id, &error, now, retry_at).await?;
+        self.store
+            .record_poll_failure(feed.id, &error, now, retry_at)
+            .await?;
         Ok(PollOutcome::Failed { error, retry_at })
     }
 
@@ -274,16 +292,22 @@ impl Pipeline {
             // Group by chat so that each chat gets one alert per article.
             let mut by_chat: BTreeMap<i64, Vec<(i64, &str, &Hit)>> = BTreeMap::new();
             for hit in &hits {
-                let Some(rule) = rules.rules.get(&hit.rule_id) else { continue };
-                let explanation = serde_json::to_string(hit)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                if tx.insert_hit(rule.id, article_id, &explanation, now).await? {
+                let Some(rule) = rules.rules.get(&hit.rule_id) else {
+                    continue;
+                };
+                let explanation =
+                    serde_json::to_string(hit).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                if tx
+                    .insert_hit(rule.id, article_id, &explanation, now)
+                    .await?
+                {
                     report.hits += 1;
                     debug!(article_id, rule_id = rule.id, "hit");
-                    by_chat
-                        .entry(rule.subscription_id)
-                        .or_default()
-                        .push((rule.id, rule.spec.as_str(), hit));
+                    by_chat.entry(rule.subscription_id).or_default().push((
+                        rule.id,
+                        rule.spec.as_str(),
+                        hit,
+                    ));
                 }
             }
             let article = AlertArticle {
@@ -341,10 +365,11 @@ fn alerts_on_item(feed: &Feed, item: &FeedItem, now: DateTime<Utc>) -> bool {
     match feed.backfill {
         Backfill::None => false,
         Backfill::All => true,
-        Backfill::Within(age) => item
-            .published
-            .or(item.updated)
-            .is_some_and(|t| now.signed_duration_since(t).to_std().map_or(true, |d| d <= age)),
+        Backfill::Within(age) => item.published.or(item.updated).is_some_and(|t| {
+            now.signed_duration_since(t)
+                .to_std()
+                .map_or(true, |d| d <= age)
+        }),
     }
 }
 
@@ -357,7 +382,11 @@ fn item_key(item: &FeedItem) -> String {
     if let Some(link) = item.link.as_deref().filter(|l| !l.trim().is_empty()) {
         return format!("link:{}", link.trim());
     }
-    let when = item.published.or(item.updated).map(|t| t.to_rfc3339()).unwrap_or_default();
+    let when = item
+        .published
+        .or(item.updated)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
     format!("title:{}|{when}", item.title.trim())
 }
 
@@ -372,7 +401,20 @@ fn join_text(summary: &str, content: &str) -> String {
 }
 
 /// Query parameters that only track the reader, never identify the article.
-const TRACKING_PARAMS: &[&str] = &["fbclid", "gclid", "ocid", "cmpid", "mc_cid", "mc_eid", "ns_mchannel", "ns_source", "ns_campaign", "at_medium", "at_campaign", "CMP"];
+const TRACKING_PARAMS: &[&str] = &[
+    "fbclid",
+    "gclid",
+    "ocid",
+    "cmpid",
+    "mc_cid",
+    "mc_eid",
+    "ns_mchannel",
+    "ns_source",
+    "ns_campaign",
+    "at_medium",
+    "at_campaign",
+    "CMP",
+];
 
 /// The form of a link used to recognise one article across feeds: https,
 /// host without `www.`, no fragment, no tracking parameters, no trailing
@@ -406,17 +448,32 @@ mod tests {
     #[test]
     fn canonical_urls_ignore_what_does_not_identify_an_article() {
         let cases = [
-            ("https://www.bbc.co.uk/news/world-1?utm_source=rss#top", Some("https://bbc.co.uk/news/world-1")),
-            ("http://BBC.co.uk/news/world-1/", Some("https://bbc.co.uk/news/world-1")),
-            ("https://example.com/a?id=7&utm_medium=x&fbclid=y", Some("https://example.com/a?id=7")),
-            ("https://example.com/a?id=7", Some("https://example.com/a?id=7")),
+            (
+                "https://www.bbc.co.uk/news/world-1?utm_source=rss#top",
+                Some("https://bbc.co.uk/news/world-1"),
+            ),
+            (
+                "http://BBC.co.uk/news/world-1/",
+                Some("https://bbc.co.uk/news/world-1"),
+            ),
+            (
+                "https://example.com/a?id=7&utm_medium=x&fbclid=y",
+                Some("https://example.com/a?id=7"),
+            ),
+            (
+                "https://example.com/a?id=7",
+                Some("https://example.com/a?id=7"),
+            ),
             ("mailto:desk@example.com", None),
             ("not a url", None),
         ];
         for (input, want) in cases {
             assert_eq!(canonical_url(input).as_deref(), want, "{input}");
         }
-        assert_ne!(canonical_url("https://example.com/a?id=7"), canonical_url("https://example.com/a?id=8"));
+        assert_ne!(
+            canonical_url("https://example.com/a?id=7"),
+            canonical_url("https://example.com/a?id=8")
+        );
     }
 
     #[test]
@@ -445,8 +502,14 @@ mod tests {
 
     #[test]
     fn item_keys_prefer_guid_then_link() {
-        assert_eq!(item_key(&item(Some("g1"), Some("https://a/"), None)), "guid:g1");
-        assert_eq!(item_key(&item(None, Some("https://a/"), None)), "link:https://a/");
+        assert_eq!(
+            item_key(&item(Some("g1"), Some("https://a/"), None)),
+            "guid:g1"
+        );
+        assert_eq!(
+            item_key(&item(None, Some("https://a/"), None)),
+            "link:https://a/"
+        );
         assert_eq!(item_key(&item(Some("  "), None, None)), "title:t|");
     }
 

@@ -109,7 +109,11 @@ impl Scheduler {
             }
             // Not cancelled once started: the poll's transaction finishes.
             match self.pipeline.poll(&feed, Utc::now()).await {
-                Ok(PollOutcome::Failed { .. } | PollOutcome::NotModified | PollOutcome::Ingested(_)) => {}
+                Ok(
+                    PollOutcome::Failed { .. }
+                    | PollOutcome::NotModified
+                    | PollOutcome::Ingested(_),
+                ) => {}
                 Err(e) => error!(feed_id, error = %e, "poll could not be stored"),
             }
         }
@@ -127,7 +131,10 @@ impl Scheduler {
 /// `now` and after its backoff. Computed after each poll, so ticks missed
 /// while a poll was slow are skipped, never queued.
 pub fn next_tick(default: &CronSchedule, feed: &Feed, now: DateTime<Utc>) -> DateTime<Utc> {
-    let own = feed.schedule.as_deref().and_then(|s| s.parse::<CronSchedule>().ok());
+    let own = feed
+        .schedule
+        .as_deref()
+        .and_then(|s| s.parse::<CronSchedule>().ok());
     let schedule = own.as_ref().unwrap_or(default);
     let from = feed.retry_at.map_or(now, |r| r.max(now));
     schedule
@@ -138,7 +145,11 @@ pub fn next_tick(default: &CronSchedule, feed: &Feed, now: DateTime<Utc>) -> Dat
 }
 
 /// Polls every active feed once, `concurrency` at a time (`run --once`).
-pub async fn poll_all_once(pipeline: &Pipeline, store: &Store, concurrency: usize) -> anyhow::Result<PollSummary> {
+pub async fn poll_all_once(
+    pipeline: &Pipeline,
+    store: &Store,
+    concurrency: usize,
+) -> anyhow::Result<PollSummary> {
     let feeds = store.active_feeds().await?;
     let outcomes: Vec<_> = futures::stream::iter(feeds.iter())
         .map(|feed| pipeline.poll(feed, Utc::now()))
@@ -207,11 +218,31 @@ mod tests {
     fn the_next_tick_follows_the_feed_schedule_and_skips_missed_ticks() {
         let every_5_min: CronSchedule = "0 */5 * * * *".parse().unwrap();
         let cases = [
-            ("default schedule", feed(None, None), "2026-11-27T10:01:30Z", "2026-11-27T10:05:00Z"),
-            ("own schedule", feed(Some("0 */2 * * * *"), None), "2026-11-27T10:01:30Z", "2026-11-27T10:02:00Z"),
+            (
+                "default schedule",
+                feed(None, None),
+                "2026-11-27T10:01:30Z",
+                "2026-11-27T10:05:00Z",
+            ),
+            (
+                "own schedule",
+                feed(Some("0 */2 * * * *"), None),
+                "2026-11-27T10:01:30Z",
+                "2026-11-27T10:02:00Z",
+            ),
             // A poll that ran from 10:01 to 10:17 resumes at 10:20, not 10:05.
-            ("after a slow poll", feed(None, None), "2026-11-27T10:17:00Z", "2026-11-27T10:20:00Z"),
-            ("exactly on a tick", feed(None, None), "2026-11-27T10:05:00Z", "2026-11-27T10:10:00Z"),
+            (
+                "after a slow poll",
+                feed(None, None),
+                "2026-11-27T10:17:00Z",
+                "2026-11-27T10:20:00Z",
+            ),
+            (
+                "exactly on a tick",
+                feed(None, None),
+                "2026-11-27T10:05:00Z",
+                "2026-11-27T10:10:00Z",
+            ),
             (
                 "backoff",
                 feed(None, Some(at("2026-11-27T10:31:00Z"))),

@@ -60,7 +60,10 @@ async fn config_errors_name_the_key_and_exit_non_zero() {
     let db = TestDb::new();
     let dir = db.dir.path();
     let cases = [
-        ("[polling]\nschedule = \"every minute\"\n", "polling.schedule"),
+        (
+            "[polling]\nschedule = \"every minute\"\n",
+            "polling.schedule",
+        ),
         ("[polling]\nfrequency = 5\n", "frequency"),
         ("[[feeds]]\nurl = \"gopher://x\"\n", "feeds[0].url"),
         ("[digest]\nzone = \"Europe/Lundon\"\n", "Europe/London"),
@@ -69,12 +72,23 @@ async fn config_errors_name_the_key_and_exit_non_zero() {
         let path = write(dir, "bad.toml", text);
         let out = wirewatch(&["run", "--once", "--config", &path], dir).await;
         assert_eq!(out.code, 2, "{text}: {}", out.stderr);
-        assert!(out.stderr.contains(needle), "{text}: stderr lacks {needle:?}: {}", out.stderr);
-        assert!(!dir.join("data").exists(), "nothing may start with a bad config");
+        assert!(
+            out.stderr.contains(needle),
+            "{text}: stderr lacks {needle:?}: {}",
+            out.stderr
+        );
+        assert!(
+            !dir.join("data").exists(),
+            "nothing may start with a bad config"
+        );
     }
     let out = wirewatch(&["run", "--config", "/nonexistent/wirewatch.toml"], dir).await;
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("/nonexistent/wirewatch.toml"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("/nonexistent/wirewatch.toml"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[tokio::test]
@@ -87,7 +101,15 @@ async fn check_explains_a_match_in_json_with_the_rule_exactly_as_given() {
         "Ministers meet\nThe UN Security Council met in New York on Friday.\n",
     );
     let out = wirewatch(
-        &["check", "--json", "--rule", "keyword:UN Security Council", "--rule", "keyword:football", &article],
+        &[
+            "check",
+            "--json",
+            "--rule",
+            "keyword:UN Security Council",
+            "--rule",
+            "keyword:football",
+            &article,
+        ],
         dir,
     )
     .await;
@@ -97,7 +119,12 @@ async fn check_explains_a_match_in_json_with_the_rule_exactly_as_given() {
     assert_eq!(matches.len(), 1, "{line}");
     assert_eq!(matches[0]["rule"], "keyword:UN Security Council");
     assert_eq!(matches[0]["terms"][0], "UN Security Council");
-    assert!(matches[0]["snippet"].as_str().unwrap().contains("UN Security Council met"));
+    assert!(
+        matches[0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("UN Security Council met")
+    );
 
     // No match: exit 1 and an explanation, not silence.
     let out = wirewatch(&["check", "--rule", "keyword:football", &article], dir).await;
@@ -129,11 +156,19 @@ async fn check_refuses_bad_rules_with_a_clear_message() {
 async fn bulk_check_prints_one_line_per_article_and_a_totals_line() {
     let db = TestDb::new();
     let dir = db.dir.path();
-    let rules = write(dir, "rules.txt", "# analysts' rules\nkeyword:UN Security Council\n\ncountry:Russia\nperson:James Cleverly\n");
+    let rules = write(
+        dir,
+        "rules.txt",
+        "# analysts' rules\nkeyword:UN Security Council\n\ncountry:Russia\nperson:James Cleverly\n",
+    );
     let samples = concat!(env!("CARGO_MANIFEST_DIR"), "/samples");
     let out = wirewatch(&["check", "--rules-file", &rules, "--json", samples], dir).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let lines: Vec<serde_json::Value> = out.stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let (totals, articles) = lines.split_last().unwrap();
     assert_eq!(articles.len(), 5);
     assert_eq!(totals["articles"], 5);
@@ -145,7 +180,13 @@ async fn bulk_check_prints_one_line_per_article_and_a_totals_line() {
         .filter(|a| a["matches"].as_array().unwrap().is_empty())
         .map(|a| a["title"].as_str().unwrap())
         .collect();
-    assert_eq!(unmatched, ["A cleverly worded budget leaves markets unmoved", "Sommet : un accord trouvé sur le climat"]);
+    assert_eq!(
+        unmatched,
+        [
+            "A cleverly worded budget leaves markets unmoved",
+            "Sommet : un accord trouvé sur le climat"
+        ]
+    );
 }
 
 #[tokio::test]
@@ -153,7 +194,11 @@ async fn run_once_alerts_on_the_first_run_and_not_on_the_second() {
     let server = FeedServer::start().await;
     server.set(
         "/world.xml",
-        rss(&[("a1", "Council meets", "The UN Security Council met on Friday.")]),
+        rss(&[(
+            "a1",
+            "Council meets",
+            "The UN Security Council met on Friday.",
+        )]),
         "application/rss+xml",
     );
     let db = TestDb::new();
@@ -165,14 +210,23 @@ async fn run_once_alerts_on_the_first_run_and_not_on_the_second() {
     assert!(first.stdout.contains("Council meets"));
     let second = wirewatch(&["run", "--once", "--config", &path], dir).await;
     assert_eq!(second.code, 0, "{}", second.stderr);
-    assert_eq!(second.stdout.matches("ALERT").count(), 0, "{}", second.stdout);
+    assert_eq!(
+        second.stdout.matches("ALERT").count(),
+        0,
+        "{}",
+        second.stdout
+    );
 }
 
 #[tokio::test]
 async fn migrate_creates_the_database() {
     let db = TestDb::new();
     let dir = db.dir.path();
-    let path = write(dir, "m.toml", &format!("[database]\nurl = \"{}\"\n", db.url()));
+    let path = write(
+        dir,
+        "m.toml",
+        &format!("[database]\nurl = \"{}\"\n", db.url()),
+    );
     let out = wirewatch(&["migrate", "--config", &path], dir).await;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(dir.join("wirewatch.db").exists());
@@ -184,7 +238,11 @@ async fn a_killed_process_neither_loses_nor_repeats_an_alert() {
     let server = FeedServer::start().await;
     server.set(
         "/world.xml",
-        rss(&[("a1", "Council meets", "The UN Security Council met on Friday.")]),
+        rss(&[(
+            "a1",
+            "Council meets",
+            "The UN Security Council met on Friday.",
+        )]),
         "application/rss+xml",
     );
     let db = TestDb::new();
@@ -227,7 +285,11 @@ async fn a_killed_process_neither_loses_nor_repeats_an_alert() {
         "/world.xml",
         rss(&[
             ("a2", "Second meeting", "The UN Security Council met again."),
-            ("a1", "Council meets", "The UN Security Council met on Friday."),
+            (
+                "a1",
+                "Council meets",
+                "The UN Security Council met on Friday.",
+            ),
         ]),
         "application/rss+xml",
     );
@@ -235,5 +297,9 @@ async fn a_killed_process_neither_loses_nor_repeats_an_alert() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout.matches("ALERT").count(), 1, "{}", out.stdout);
     assert!(out.stdout.contains("Second meeting"), "{}", out.stdout);
-    assert!(!out.stdout.contains("Council meets"), "the first alert was repeated: {}", out.stdout);
+    assert!(
+        !out.stdout.contains("Council meets"),
+        "the first alert was repeated: {}",
+        out.stdout
+    );
 }

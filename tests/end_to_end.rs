@@ -23,7 +23,11 @@ pub fn rss(items: &[(&str, &str, &str)]) -> String {
     body
 }
 
-const OLD_STORY: (&str, &str, &str) = ("old-1", "Markets open higher", "Shares rose in early trading.");
+const OLD_STORY: (&str, &str, &str) = (
+    "old-1",
+    "Markets open higher",
+    "Shares rose in early trading.",
+);
 const NEW_STORY: (&str, &str, &str) = (
     "new-1",
     "Ministers meet in New York",
@@ -55,21 +59,41 @@ async fn a_story_that_appears_in_a_feed_gives_exactly_one_alert_and_never_repeat
     let mut t = spawn_app(test_settings(&db, &config_for(&server))).await;
 
     // First poll: the feed's existing items are recorded, not alerted.
-    let PollOutcome::Ingested(first) = poll_only_feed(&t.app).await else { panic!("first poll failed") };
+    let PollOutcome::Ingested(first) = poll_only_feed(&t.app).await else {
+        panic!("first poll failed")
+    };
     assert_eq!((first.new_articles, first.alerts), (1, 0));
     deliver(&t.app).await;
     assert!(t.printed().is_empty());
 
     // The feed gains the story.
-    server.set("/world.xml", rss(&[NEW_STORY, OLD_STORY]), "application/rss+xml");
-    let PollOutcome::Ingested(second) = poll_only_feed(&t.app).await else { panic!("second poll failed") };
+    server.set(
+        "/world.xml",
+        rss(&[NEW_STORY, OLD_STORY]),
+        "application/rss+xml",
+    );
+    let PollOutcome::Ingested(second) = poll_only_feed(&t.app).await else {
+        panic!("second poll failed")
+    };
     assert_eq!((second.new_articles, second.hits, second.alerts), (1, 1, 1));
     deliver(&t.app).await;
     let printed = t.printed();
     assert_eq!(printed.len(), 1, "{printed:?}");
-    assert!(printed[0].contains("Ministers meet in New York"), "{}", printed[0]);
-    assert!(printed[0].contains("https://news.example/new-1"), "{}", printed[0]);
-    assert!(printed[0].contains("[[UN Security Council]]"), "{}", printed[0]);
+    assert!(
+        printed[0].contains("Ministers meet in New York"),
+        "{}",
+        printed[0]
+    );
+    assert!(
+        printed[0].contains("https://news.example/new-1"),
+        "{}",
+        printed[0]
+    );
+    assert!(
+        printed[0].contains("[[UN Security Council]]"),
+        "{}",
+        printed[0]
+    );
 
     // The next poll is a 304 and adds nothing.
     assert_eq!(poll_only_feed(&t.app).await, PollOutcome::NotModified);
@@ -79,9 +103,15 @@ async fn a_story_that_appears_in_a_feed_gives_exactly_one_alert_and_never_repeat
     // A restart on the same database adds nothing either, even when the
     // server forgets its ETag and sends the whole document again.
     drop(t);
-    server.set("/world.xml", format!("{}\n", rss(&[NEW_STORY, OLD_STORY])), "application/rss+xml");
+    server.set(
+        "/world.xml",
+        format!("{}\n", rss(&[NEW_STORY, OLD_STORY])),
+        "application/rss+xml",
+    );
     let mut t = spawn_app(test_settings(&db, &config_for(&server))).await;
-    let PollOutcome::Ingested(third) = poll_only_feed(&t.app).await else { panic!("poll after restart failed") };
+    let PollOutcome::Ingested(third) = poll_only_feed(&t.app).await else {
+        panic!("poll after restart failed")
+    };
     assert_eq!((third.new_articles, third.alerts), (0, 0));
     deliver(&t.app).await;
     assert!(t.printed().is_empty());
@@ -95,8 +125,14 @@ async fn an_alert_queued_before_a_crash_is_delivered_once_after_restart() {
     let db = TestDb::new();
     let t = spawn_app(test_settings(&db, &config_for(&server))).await;
     poll_only_feed(&t.app).await;
-    server.set("/world.xml", rss(&[NEW_STORY, OLD_STORY]), "application/rss+xml");
-    let PollOutcome::Ingested(report) = poll_only_feed(&t.app).await else { panic!("poll failed") };
+    server.set(
+        "/world.xml",
+        rss(&[NEW_STORY, OLD_STORY]),
+        "application/rss+xml",
+    );
+    let PollOutcome::Ingested(report) = poll_only_feed(&t.app).await else {
+        panic!("poll failed")
+    };
     assert_eq!(report.alerts, 1);
     // The process dies after the commit and before any send.
     drop(t);
@@ -116,7 +152,16 @@ async fn the_same_article_from_two_feeds_alerts_once() {
     let server = FeedServer::start().await;
     let story = rss(&[NEW_STORY]);
     server.set("/a.xml", story.clone(), "application/rss+xml");
-    server.set("/b.xml", story.replace("<guid>new-1</guid>", "<guid>other-guid</guid>").replace("https://news.example/new-1", "https://www.news.example/new-1?utm_source=rss"), "application/rss+xml");
+    server.set(
+        "/b.xml",
+        story
+            .replace("<guid>new-1</guid>", "<guid>other-guid</guid>")
+            .replace(
+                "https://news.example/new-1",
+                "https://www.news.example/new-1?utm_source=rss",
+            ),
+        "application/rss+xml",
+    );
     let db = TestDb::new();
     let extra = format!(
         "[[feeds]]\nurl = \"{}\"\nbackfill = \"all\"\n[[feeds]]\nurl = \"{}\"\nbackfill = \"all\"\n[[console.rules]]\nspec = \"keyword:UN Security Council\"\n",
@@ -128,7 +173,10 @@ async fn the_same_article_from_two_feeds_alerts_once() {
     let mut alerts = 0;
     let mut duplicates = 0;
     for feed in &feeds {
-        let PollOutcome::Ingested(r) = t.app.pipeline().poll(feed, Utc::now()).await.unwrap() else { panic!() };
+        let PollOutcome::Ingested(r) = t.app.pipeline().poll(feed, Utc::now()).await.unwrap()
+        else {
+            panic!()
+        };
         alerts += r.alerts;
         duplicates += r.duplicates;
     }
@@ -144,7 +192,9 @@ async fn an_unreachable_feed_is_marked_failing_with_a_plain_reason_and_backs_off
     let db = TestDb::new();
     let t = spawn_app(test_settings(&db, &config_for(&server))).await;
     let now = Utc::now();
-    let PollOutcome::Failed { error, retry_at } = poll_only_feed(&t.app).await else { panic!("expected failure") };
+    let PollOutcome::Failed { error, retry_at } = poll_only_feed(&t.app).await else {
+        panic!("expected failure")
+    };
     assert!(error.contains("500"), "{error}");
     assert!(retry_at > now);
     let feed = &t.app.store().active_feeds().await.unwrap()[0];
@@ -153,18 +203,37 @@ async fn an_unreachable_feed_is_marked_failing_with_a_plain_reason_and_backs_off
     assert_eq!(feed.last_error.as_deref(), Some(error.as_str()));
 
     // A second failure waits longer.
-    let PollOutcome::Failed { retry_at: second, .. } = poll_only_feed(&t.app).await else { panic!() };
+    let PollOutcome::Failed {
+        retry_at: second, ..
+    } = poll_only_feed(&t.app).await
+    else {
+        panic!()
+    };
     assert!(second - Utc::now() > retry_at - now, "backoff did not grow");
 
     // Recovery clears the failing state.
     server.restore("/world.xml");
     server.set("/world.xml", rss(&[OLD_STORY]), "application/rss+xml");
-    assert!(matches!(poll_only_feed(&t.app).await, PollOutcome::Ingested(_)));
+    assert!(matches!(
+        poll_only_feed(&t.app).await,
+        PollOutcome::Ingested(_)
+    ));
     let feed = &t.app.store().active_feeds().await.unwrap()[0];
-    assert_eq!((feed.failing_since, feed.consecutive_failures, feed.last_error.clone()), (None, 0, None));
+    assert_eq!(
+        (
+            feed.failing_since,
+            feed.consecutive_failures,
+            feed.last_error.clone()
+        ),
+        (None, 0, None)
+    );
 }
 
-fn invoker(platform: wirewatch::chat::Platform, chat_id: &str, may_manage: bool) -> wirewatch::commands::Invoker {
+fn invoker(
+    platform: wirewatch::chat::Platform,
+    chat_id: &str,
+    may_manage: bool,
+) -> wirewatch::commands::Invoker {
     wirewatch::commands::Invoker {
         platform,
         chat_id: chat_id.to_owned(),
@@ -184,33 +253,81 @@ async fn a_rule_added_from_chat_takes_effect_on_the_next_poll_and_stays_in_its_c
     let console = invoker(Platform::Console, "stdout", true);
     let other_chat = invoker(Platform::Telegram, "-1001", true);
 
-    let reply = commands.handle(&console, "/watch keyword ceasefire", None, Utc::now()).await.unwrap();
-    assert!(reply.text.starts_with("Watching #"), "{reply:?}");
-    let reply = commands.handle(&other_chat, "/watch country Russia", None, Utc::now()).await.unwrap();
-    let other_rule: i64 = reply.text.trim_start_matches("Watching #").split(':').next().unwrap().parse().unwrap();
-
-    // Chats see and change only their own rules.
-    let listed = commands.handle(&console, "/rules", None, Utc::now()).await.unwrap().text;
-    assert!(listed.contains("keyword:ceasefire") && !listed.contains("country:Russia"), "{listed}");
-    let refused = commands
-        .handle(&console, &format!("/unwatch {other_rule}"), None, Utc::now())
+    let reply = commands
+        .handle(&console, "/watch keyword ceasefire", None, Utc::now())
         .await
         .unwrap();
-    assert!(refused.text.contains(&format!("no rule #{other_rule}")), "{refused:?}");
+    assert!(reply.text.starts_with("Watching #"), "{reply:?}");
+    let reply = commands
+        .handle(&other_chat, "/watch country Russia", None, Utc::now())
+        .await
+        .unwrap();
+    let other_rule: i64 = reply
+        .text
+        .trim_start_matches("Watching #")
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // Chats see and change only their own rules.
+    let listed = commands
+        .handle(&console, "/rules", None, Utc::now())
+        .await
+        .unwrap()
+        .text;
+    assert!(
+        listed.contains("keyword:ceasefire") && !listed.contains("country:Russia"),
+        "{listed}"
+    );
+    let refused = commands
+        .handle(
+            &console,
+            &format!("/unwatch {other_rule}"),
+            None,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        refused.text.contains(&format!("no rule #{other_rule}")),
+        "{refused:?}"
+    );
     let member = invoker(Platform::Telegram, "-1001", false);
-    let refused = commands.handle(&member, "/watch keyword football", None, Utc::now()).await.unwrap();
+    let refused = commands
+        .handle(&member, "/watch keyword football", None, Utc::now())
+        .await
+        .unwrap();
     assert!(refused.text.contains("admins"), "{refused:?}");
-    let unknown = commands.handle(&console, "/frobnicate", None, Utc::now()).await.unwrap();
+    let unknown = commands
+        .handle(&console, "/frobnicate", None, Utc::now())
+        .await
+        .unwrap();
     assert!(unknown.text.contains("/help"), "{unknown:?}");
 
     // The new rule matches without a restart; the console gets one alert.
-    server.set("/world.xml", rss(&[NEW_STORY, OLD_STORY]), "application/rss+xml");
-    let PollOutcome::Ingested(report) = poll_only_feed(&t.app).await else { panic!("poll failed") };
-    assert_eq!((report.hits, report.alerts), (2, 1), "UN Security Council + ceasefire, one chat");
+    server.set(
+        "/world.xml",
+        rss(&[NEW_STORY, OLD_STORY]),
+        "application/rss+xml",
+    );
+    let PollOutcome::Ingested(report) = poll_only_feed(&t.app).await else {
+        panic!("poll failed")
+    };
+    assert_eq!(
+        (report.hits, report.alerts),
+        (2, 1),
+        "UN Security Council + ceasefire, one chat"
+    );
     t.app.delivery().deliver_due(Utc::now()).await.unwrap();
     let printed = t.printed();
     assert_eq!(printed.len(), 1, "{printed:?}");
-    assert!(printed[0].contains("keyword:ceasefire matched: ceasefire"), "{}", printed[0]);
+    assert!(
+        printed[0].contains("keyword:ceasefire matched: ceasefire"),
+        "{}",
+        printed[0]
+    );
 }
 
 #[tokio::test]
@@ -224,12 +341,23 @@ async fn alerts_off_keeps_hits_but_sends_nothing() {
     let reply = t
         .app
         .commands()
-        .handle(&invoker(Platform::Console, "stdout", true), "/alerts off", None, Utc::now())
+        .handle(
+            &invoker(Platform::Console, "stdout", true),
+            "/alerts off",
+            None,
+            Utc::now(),
+        )
         .await
         .unwrap();
     assert!(reply.text.contains("digests only"), "{reply:?}");
-    server.set("/world.xml", rss(&[NEW_STORY, OLD_STORY]), "application/rss+xml");
-    let PollOutcome::Ingested(report) = poll_only_feed(&t.app).await else { panic!("poll failed") };
+    server.set(
+        "/world.xml",
+        rss(&[NEW_STORY, OLD_STORY]),
+        "application/rss+xml",
+    );
+    let PollOutcome::Ingested(report) = poll_only_feed(&t.app).await else {
+        panic!("poll failed")
+    };
     assert_eq!((report.hits, report.alerts), (1, 0));
     t.app.delivery().deliver_due(Utc::now()).await.unwrap();
     assert!(t.printed().is_empty());

@@ -138,6 +138,8 @@ pub fn mark(snippet: &Snippet, open: &str, close: &str) -> String {
 }
 
 #[cfg(test)]
+// One-range highlight lists are the common case, not a typo for a range.
+#[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
 
@@ -172,7 +174,11 @@ mod tests {
             terms: vec![],
             snippet: snippet(text, &[r]),
         };
-        let merged = merged_snippets(&[m(1, "a b c", 0..1), m(2, "other", 0..5), m(3, "a b c", 4..5)]);
+        let merged = merged_snippets(&[
+            m(1, "a b c", 0..1),
+            m(2, "other", 0..5),
+            m(3, "a b c", 4..5),
+        ]);
         assert_eq!(merged.len(), 2);
         assert_eq!(mark(&merged[0], "[[", "]]"), "[[a]] b [[c]]");
         assert_eq!(mark(&merged[1], "[[", "]]"), "[[other]]");
@@ -192,7 +198,10 @@ mod tests {
             source: "Example News",
             published: None,
         };
-        let text = render_plain(&build_alert(&article, &[(3, "keyword:UN Security Council", &hit)]));
+        let text = render_plain(&build_alert(
+            &article,
+            &[(3, "keyword:UN Security Council", &hit)],
+        ));
         for needle in [
             "Council meets",
             "https://example.org/a",

@@ -14,7 +14,7 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error};
 
-use super::{Chat, ChatTarget, Outgoing, Platform, Sent, SendError};
+use super::{Chat, ChatTarget, Outgoing, Platform, SendError, Sent};
 use crate::{
     alerts::{notice, render_plain},
     commands::{CommandContext, Invoker},

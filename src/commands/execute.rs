@@ -49,7 +49,9 @@ impl CommandContext {
                 Ok(reply) => reply,
                 Err(e) => {
                     tracing::error!(error = %e, platform = %invoker.platform, "command failed");
-                    Reply::private("Something went wrong on our side and nothing was changed. Please try again later.")
+                    Reply::private(
+                        "Something went wrong on our side and nothing was changed. Please try again later.",
+                    )
                 }
             }),
         }
@@ -105,7 +107,11 @@ pub async fn execute(
 ) -> Result<Reply, StoreError> {
     let changes = matches!(
         command,
-        Command::Watch(_) | Command::Unwatch(_) | Command::Alerts(_) | Command::FeedAdd(_) | Command::FeedRemove(_)
+        Command::Watch(_)
+            | Command::Unwatch(_)
+            | Command::Alerts(_)
+            | Command::FeedAdd(_)
+            | Command::FeedRemove(_)
     );
     if changes && !invoker.may_manage {
         return Ok(Reply::private(NOT_ALLOWED));
@@ -128,9 +134,14 @@ pub async fn execute(
         Command::Rules => {
             let rules = ctx.store.rules_of(sub.id).await?;
             if rules.is_empty() {
-                Reply::private("No rules yet. Try /watch country Russia or /watch keyword UN Security Council.")
+                Reply::private(
+                    "No rules yet. Try /watch country Russia or /watch keyword UN Security Council.",
+                )
             } else {
-                let lines: Vec<String> = rules.iter().map(|r| format!("#{} {}", r.id, r.spec)).collect();
+                let lines: Vec<String> = rules
+                    .iter()
+                    .map(|r| format!("#{} {}", r.id, r.spec))
+                    .collect();
                 Reply::private(format!("This chat's rules:\n{}", lines.join("\n")))
             }
         }
@@ -139,7 +150,9 @@ pub async fn execute(
                 ctx.pipeline.reload_rules().await?;
                 Reply::public(format!("Removed rule #{id}."))
             } else {
-                Reply::private(format!("This chat has no rule #{id}. Send /rules to see them."))
+                Reply::private(format!(
+                    "This chat has no rule #{id}. Send /rules to see them."
+                ))
             }
         }
         Command::Alerts(on) => {
@@ -153,22 +166,28 @@ pub async fn execute(
         }
         Command::Test(input) => test(ctx, sub.id, &input).await?,
         Command::Feeds => Reply::private(list_feeds(&ctx.store, now).await?),
-        Command::FeedAdd(raw) => match check_feed_url(&raw, Trust::Chat, ctx.allow_private_addresses) {
-            Err(e) => Reply::private(format!("Cannot add that feed: {e}.")),
-            Ok(url) => match ctx.store.add_chat_feed(url.as_str(), now).await? {
-                FeedRegistration::Added(id) => {
-                    ctx.feeds_changed.notify_one();
-                    Reply::public(format!(
-                        "Added feed #{id}. Its current items are recorded without alerts; new ones will be matched."
-                    ))
-                }
-                FeedRegistration::Exists(id) => Reply::private(format!("That feed is already watched as #{id}.")),
-            },
-        },
+        Command::FeedAdd(raw) => {
+            match check_feed_url(&raw, Trust::Chat, ctx.allow_private_addresses) {
+                Err(e) => Reply::private(format!("Cannot add that feed: {e}.")),
+                Ok(url) => match ctx.store.add_chat_feed(url.as_str(), now).await? {
+                    FeedRegistration::Added(id) => {
+                        ctx.feeds_changed.notify_one();
+                        Reply::public(format!(
+                            "Added feed #{id}. Its current items are recorded without alerts; new ones will be matched."
+                        ))
+                    }
+                    FeedRegistration::Exists(id) => {
+                        Reply::private(format!("That feed is already watched as #{id}."))
+                    }
+                },
+            }
+        }
         Command::FeedRemove(id) => match ctx.store.feed(id).await? {
             Some(feed) if feed.active && feed.origin == FeedOrigin::Chat => {
                 ctx.store.deactivate_feed(id).await?;
-                Reply::public(format!("Stopped polling feed #{id}. Its past articles and hits are kept."))
+                Reply::public(format!(
+                    "Stopped polling feed #{id}. Its past articles and hits are kept."
+                ))
             }
             Some(feed) if feed.active => Reply::private(format!(
                 "Feed #{id} is set in the operator's configuration and can only be removed there."
@@ -180,10 +199,16 @@ pub async fn execute(
 
 /// `/test`: match a text, or the article at a URL, against this chat's
 /// rules only, and explain.
-async fn test(ctx: &CommandContext, subscription_id: i64, input: &str) -> Result<Reply, StoreError> {
+async fn test(
+    ctx: &CommandContext,
+    subscription_id: i64,
+    input: &str,
+) -> Result<Reply, StoreError> {
     let rules = ctx.store.rules_of(subscription_id).await?;
     if rules.is_empty() {
-        return Ok(Reply::private("This chat has no rules to test. Add one with /watch."));
+        return Ok(Reply::private(
+            "This chat has no rules to test. Add one with /watch.",
+        ));
     }
     let mut builder = MatcherBuilder::new();
     for rule in &rules {
@@ -192,19 +217,31 @@ async fn test(ctx: &CommandContext, subscription_id: i64, input: &str) -> Result
         }
     }
     let matcher = builder.build();
-    let (title, body) = match Url::parse(input).ok().filter(|u| matches!(u.scheme(), "http" | "https")) {
+    let (title, body) = match Url::parse(input)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+    {
         None => (String::new(), input.to_owned()),
         Some(url) => {
-            let fetched = ctx.pipeline.fetcher().fetch(&url, &Validators::default(), Trust::Chat).await;
+            let fetched = ctx
+                .pipeline
+                .fetcher()
+                .fetch(&url, &Validators::default(), Trust::Chat)
+                .await;
             let body = match fetched {
                 Ok(FetchOutcome::Fetched(body)) => body,
-                Ok(FetchOutcome::NotModified) => return Ok(Reply::private("The server sent no content.")),
+                Ok(FetchOutcome::NotModified) => {
+                    return Ok(Reply::private("The server sent no content."));
+                }
                 Err(e) => return Ok(Reply::private(format!("Could not fetch that page: {e}."))),
             };
             match parse_document(&body.bytes, body.charset.as_deref(), Some(&body.final_url)) {
                 Ok(items) if !items.is_empty() => {
                     let item = &items[0];
-                    (item.title.clone(), format!("{}\n{}", item.summary, item.content))
+                    (
+                        item.title.clone(),
+                        format!("{}\n{}", item.summary, item.content),
+                    )
                 }
                 Ok(_) => return Ok(Reply::private("That page has no article text.")),
                 Err(e) => return Ok(Reply::private(format!("Could not read that page: {e}."))),
@@ -217,11 +254,17 @@ async fn test(ctx: &CommandContext, subscription_id: i64, input: &str) -> Result
         source: "",
     });
     if hits.is_empty() {
-        return Ok(Reply::private(format!("None of this chat's {} rules would match.", rules.len())));
+        return Ok(Reply::private(format!(
+            "None of this chat's {} rules would match.",
+            rules.len()
+        )));
     }
     let mut text = String::new();
     for hit in hits {
-        let spec = rules.iter().find(|r| r.id == hit.rule_id).map_or("", |r| r.spec.as_str());
+        let spec = rules
+            .iter()
+            .find(|r| r.id == hit.rule_id)
+            .map_or("", |r| r.spec.as_str());
         text.push_str(&format!(
             "#{} {spec} matches on: {}\n“{}”\n",
             hit.rule_id,
@@ -249,7 +292,11 @@ async fn list_feeds(store: &Store, now: DateTime<Utc>) -> Result<String, StoreEr
             (None, _) if feed.last_success_at.is_none() => "not polled yet".to_owned(),
             (None, _) => "ok".to_owned(),
         };
-        text.push_str(&format!("#{} {} — {health}\n", feed.id, feed.display_name()));
+        text.push_str(&format!(
+            "#{} {} — {health}\n",
+            feed.id,
+            feed.display_name()
+        ));
     }
     Ok(text.trim_end().to_owned())
 }

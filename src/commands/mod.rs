@@ -41,13 +41,25 @@ pub enum Command {
 /// The commands as listed to users (and registered with platforms that
 /// autocomplete): name, arguments, description.
 pub const COMMANDS: &[(&str, &str, &str)] = &[
-    ("watch", "<person|country|keyword|query> <text>", "add a watch rule"),
+    (
+        "watch",
+        "<person|country|keyword|query> <text>",
+        "add a watch rule",
+    ),
     ("rules", "", "list this chat's rules with their ids"),
     ("unwatch", "<id>", "remove one of this chat's rules"),
     ("alerts", "on|off", "immediate alerts on, or digest only"),
-    ("test", "<text or article URL>", "which rules would match, and why"),
+    (
+        "test",
+        "<text or article URL>",
+        "which rules would match, and why",
+    ),
     ("feeds", "", "the sources being watched, with their health"),
-    ("feed", "add <url> | remove <id>", "add or remove a source (admins)"),
+    (
+        "feed",
+        "add <url> | remove <id>",
+        "add or remove a source (admins)",
+    ),
     ("help", "", "this list"),
 ];
 
@@ -88,11 +100,13 @@ pub fn parse(text: &str, bot_username: Option<&str>) -> Result<Option<Command>, 
     let (head, args) = rest
         .split_once(char::is_whitespace)
         .map_or((rest, ""), |(h, a)| (h, a.trim()));
-    let (name, addressee) = head.split_once('@').map_or((head, None), |(n, a)| (n, Some(a)));
-    if let (Some(to), Some(me)) = (addressee, bot_username) {
-        if !to.eq_ignore_ascii_case(me) {
-            return Ok(None);
-        }
+    let (name, addressee) = head
+        .split_once('@')
+        .map_or((head, None), |(n, a)| (n, Some(a)));
+    if let (Some(to), Some(me)) = (addressee, bot_username)
+        && !to.eq_ignore_ascii_case(me)
+    {
+        return Ok(None);
     }
     let name = name.to_ascii_lowercase();
     let usage = |name: &'static str, problem: &str| {
@@ -119,11 +133,19 @@ pub fn parse(text: &str, bot_username: Option<&str>) -> Result<Option<Command>, 
             let (kind, what) = args
                 .split_once(char::is_whitespace)
                 .ok_or_else(|| usage("watch", "say what to watch, e.g. /watch country Russia"))?;
-            Ok(Some(Command::Watch(RuleSpec::from_parts(kind, what.trim())?)))
+            Ok(Some(Command::Watch(RuleSpec::from_parts(
+                kind,
+                what.trim(),
+            )?)))
         }
         "unwatch" => parse_id(args)
             .map(|id| Some(Command::Unwatch(id)))
-            .ok_or_else(|| usage("unwatch", "give the rule's number from /rules, e.g. /unwatch 7")),
+            .ok_or_else(|| {
+                usage(
+                    "unwatch",
+                    "give the rule's number from /rules, e.g. /unwatch 7",
+                )
+            }),
         "alerts" => match args.to_ascii_lowercase().as_str() {
             "on" => Ok(Some(Command::Alerts(true))),
             "off" => Ok(Some(Command::Alerts(false))),
@@ -151,14 +173,22 @@ pub fn parse(text: &str, bot_username: Option<&str>) -> Result<Option<Command>, 
 }
 
 fn parse_id(arg: &str) -> Option<i64> {
-    arg.trim().trim_start_matches('#').parse().ok().filter(|id| *id > 0)
+    arg.trim()
+        .trim_start_matches('#')
+        .parse()
+        .ok()
+        .filter(|id| *id > 0)
 }
 
 /// The `/help` text.
 pub fn help_text() -> String {
     let mut text = String::from("wirewatch watches news feeds for what you care about.\n");
     for (name, args, about) in COMMANDS {
-        let args = if args.is_empty() { String::new() } else { format!(" {args}") };
+        let args = if args.is_empty() {
+            String::new()
+        } else {
+            format!(" {args}")
+        };
         text.push_str(&format!("/{name}{args} — {about}\n"));
     }
     text.push_str("Examples: /watch person James Cleverly · /watch country Russia · /watch keyword UN Security Council");
@@ -183,12 +213,23 @@ mod tests {
             ("/rules@wirewatch_bot", Some(Command::Rules)),
             ("/rules@otherbot", None),
             ("hello there", None),
-            ("/watch person James Cleverly", Some(Command::Watch(spec("person:James Cleverly")))),
-            ("/watch country Russia", Some(Command::Watch(spec("country:Russia")))),
-            ("/watch keyword UN Security Council", Some(Command::Watch(spec("keyword:UN Security Council")))),
+            (
+                "/watch person James Cleverly",
+                Some(Command::Watch(spec("person:James Cleverly"))),
+            ),
+            (
+                "/watch country Russia",
+                Some(Command::Watch(spec("country:Russia"))),
+            ),
+            (
+                "/watch keyword UN Security Council",
+                Some(Command::Watch(spec("keyword:UN Security Council"))),
+            ),
             (
                 "/watch query \"Security Council\" AND Russia",
-                Some(Command::Watch(spec("query:\"Security Council\" AND Russia"))),
+                Some(Command::Watch(spec(
+                    "query:\"Security Council\" AND Russia",
+                ))),
             ),
             ("/unwatch 7", Some(Command::Unwatch(7))),
             ("/unwatch #7", Some(Command::Unwatch(7))),
@@ -196,7 +237,10 @@ mod tests {
             ("/alerts ON", Some(Command::Alerts(true))),
             ("/test The UN met", Some(Command::Test("The UN met".into()))),
             ("/feeds", Some(Command::Feeds)),
-            ("/feed add https://example.org/rss", Some(Command::FeedAdd("https://example.org/rss".into()))),
+            (
+                "/feed add https://example.org/rss",
+                Some(Command::FeedAdd("https://example.org/rss".into())),
+            ),
             ("/feed remove 3", Some(Command::FeedRemove(3))),
         ];
         for (text, want) in cases {

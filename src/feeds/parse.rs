@@ -32,14 +32,16 @@
 //!    (BOM, blank lines, comments, DOCTYPE, stray processing instructions)
 //!    is replaced by a UTF-8 declaration, and the root is rewritten where
 //!    feed-rs would otherwise find no items: RSS 0.93/0.94 or version-less
-//!    `<rss>` become 2.0, a default namespace on `<rss>` is dropped, the RSS
-//!    0.90 namespace becomes RSS 1.0's, and Atom 0.3 is mapped onto Atom 1.0
-//!    (namespace, element names, text types). A second `<?xml ...?>` inside
-//!    the document is removed: it makes feed-rs 3.0 panic.
-//! 4. **feed-rs** runs under `catch_unwind`. When it rejects one element
-//!    (an empty `<media:description/>`, an unknown text type), that element
-//!    is dropped or its `type` removed and the parse retried, a bounded
-//!    number of times.
+//!    `<rss>` become 2.0, a default namespace on `<rss>` is dropped, an
+//!    `<rss>` without `<channel>` gets one, the RSS 0.90 namespace becomes
+//!    RSS 1.0's, and Atom 0.3 is mapped onto Atom 1.0 (namespace, element
+//!    names, text types). A second `<?xml ...?>` inside the document is
+//!    removed: it makes feed-rs 3.0 panic.
+//! 4. **feed-rs** runs under `catch_unwind` (so does the whole parse,
+//!    html5ever included). Where feed-rs fails a whole feed over one part
+//!    (an empty `<media:description/>`, an unknown text `type`, an
+//!    unparsable `xml:base`), every such part is dropped and the parse
+//!    retried, at most [`MAX_REPAIRS`] times.
 //! 5. **JSON Feed**: parsed as `serde_json::Value` first, so that wrong
 //!    types become skipped fields or items instead of a failed feed, and the
 //!    version strings feed-rs rejects (`http://`, bare `1.1`) are accepted.
@@ -67,7 +69,8 @@ use crate::feeds::text::{collapse_whitespace, extract_html_page, html_to_text};
 pub const MAX_DEPTH: usize = 512;
 /// Links longer than this are dropped (no browser or chat accepts them).
 pub const MAX_LINK_BYTES: usize = 8 * 1024;
-/// How many elements feed-rs may reject before the document is given up.
+/// How many repair-and-retry rounds feed-rs gets before the document is
+/// given up (each round fixes every element of one kind).
 const MAX_REPAIRS: usize = 16;
 
 /// One article from a feed, an HTML page or a text file, as plain text.
@@ -109,7 +112,9 @@ pub enum ParseError {
     #[error("empty document")]
     Empty,
     /// Only comments, processing instructions or a DOCTYPE.
-    #[error("no root element: the document contains only comments, processing instructions or a DOCTYPE")]
+    #[error(
+        "no root element: the document contains only comments, processing instructions or a DOCTYPE"
+    )]
     NoRootElement,
     /// An HTML page where a feed was expected.
     #[error("not a feed: an HTML page{}", describe_page(.title, .feed_url))]
@@ -132,7 +137,9 @@ pub enum ParseError {
     #[error("unsupported or invalid encoding \"{0}\"")]
     UnsupportedEncoding(String),
     /// The bytes are UTF-16/32 but the declaration says otherwise.
-    #[error("encoding mismatch: the bytes are {detected} but the document declares encoding \"{declared}\"")]
+    #[error(
+        "encoding mismatch: the bytes are {detected} but the document declares encoding \"{declared}\""
+    )]
     EncodingMismatch {
         /// What the byte pattern shows.
         detected: &'static str,
@@ -209,7 +216,19 @@ fn root_hint(name: &str) -> &'static str {
 /// `charset_hint`: charset from the HTTP Content-Type, if any. `base`: the
 /// feed's URL, for relative links. A feed without items is `Ok` with empty
 /// `items`.
-pub fn parse_feed(bytes: &[u8], charset_hint: Option<&str>, base: Option<&url::Url>) -> Result<ParsedFeed, ParseError> {
+pub fn parse_feed(
+    bytes: &[u8],
+    charset_hint: Option<&str>,
+    base: Option<&url::Url>,
+) -> Result<ParsedFeed, ParseError> {
+    contained(|| try_parse_feed(bytes, charset_hint, web_base(base)))
+}
+
+fn try_parse_feed(
+    bytes: &[u8],
+    charset_hint: Option<&str>,
+    base: Option<&Url>,
+) -> Result<ParsedFeed, ParseError> {
     let decoded = sniff::decode(bytes, charset_hint, false)?;
     tracing::trace!(encoding = decoded.encoding, "feed decoded");
     let text = clean_chars(&decoded.text);
@@ -227,7 +246,19 @@ pub fn parse_feed(bytes: &[u8], charset_hint: Option<&str>, base: Option<&url::U
 /// canonical link or og:url or `base`) or plain text (one item: first line
 /// as title, the rest as content). Broken feeds and non-feed XML or JSON
 /// are errors, not text.
-pub fn parse_document(bytes: &[u8], charset_hint: Option<&str>, base: Option<&url::Url>) -> Result<Vec<FeedItem>, ParseError> {
+pub fn parse_document(
+    bytes: &[u8],
+    charset_hint: Option<&str>,
+    base: Option<&url::Url>,
+) -> Result<Vec<FeedItem>, ParseError> {
+    contained(|| try_parse_document(bytes, charset_hint, web_base(base)))
+}
+
+fn try_parse_document(
+    bytes: &[u8],
+    charset_hint: Option<&str>,
+    base: Option<&Url>,
+) -> Result<Vec<FeedItem>, ParseError> {
     let decoded = sniff::decode(bytes, charset_hint, true)?;
     let text = clean_chars(&decoded.text);
     let start = text.trim_start_matches(is_leading_junk);
@@ -236,8 +267,9 @@ pub fn parse_document(bytes: &[u8], charset_hint: Option<&str>, base: Option<&ur
         Some(b'<') => match parse_xml(&text, base) {
             Ok(feed) => Ok(feed.items),
             Err(ParseError::HtmlPage { .. }) => Ok(vec![html_item(&text, base)]),
-            Err(ParseError::UnknownRoot { name }) if is_html_element(&name) => Ok(vec![html_item(&text, base)]),
-            Err(ParseError::MalformedXml { .. } | ParseError::Truncated(_)) if looks_like_html(&text) => {
+            Err(ParseError::MalformedXml { .. } | ParseError::Truncated(_))
+                if looks_like_html(&text) =>
+            {
                 Ok(vec![html_item(&text, base)])
             }
             Err(e) => Err(e),
@@ -245,6 +277,21 @@ pub fn parse_document(bytes: &[u8], charset_hint: Option<&str>, base: Option<&ur
         Some(b'{' | b'[') => parse_json(start, base).map(|feed| feed.items),
         Some(_) => Ok(vec![text_item(start, base)]),
     }
+}
+
+/// Only an http(s) base can make links users can open: a `file://` feed
+/// resolves its relative links against its own link instead.
+fn web_base(base: Option<&Url>) -> Option<&Url> {
+    base.filter(|b| matches!(b.scheme(), "http" | "https"))
+}
+
+/// Last line of defence: a panic anywhere below (feed-rs, html5ever, this
+/// layer) becomes an error for this one document, not a dead poller.
+fn contained<T>(parse: impl FnOnce() -> Result<T, ParseError>) -> Result<T, ParseError> {
+    catch_unwind(AssertUnwindSafe(parse)).unwrap_or_else(|_| {
+        tracing::warn!("parser panicked; panic contained");
+        Err(ParseError::Panicked)
+    })
 }
 
 fn is_leading_junk(c: char) -> bool {
@@ -267,7 +314,9 @@ fn clean_chars(text: &str) -> Cow<'_, str> {
         } else if let '\u{80}'..='\u{9F}' = c {
             // encoding_rs maps the five bytes windows-1252 leaves undefined
             // to the C1 control itself: those are dropped.
-            let Ok(byte) = u8::try_from(u32::from(c)) else { continue };
+            let Ok(byte) = u8::try_from(u32::from(c)) else {
+                continue;
+            };
             let bytes = [byte];
             let (mapped, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&bytes);
             if mapped.chars().all(|m| m != c) {
@@ -298,7 +347,10 @@ fn html_page_error(text: &str, base: Option<&Url>) -> ParseError {
     let page = extract_html_page(text);
     ParseError::HtmlPage {
         title: page.title,
-        feed_url: page.feed_links.first().and_then(|href| resolve_link(href, base)),
+        feed_url: page
+            .feed_links
+            .first()
+            .and_then(|href| resolve_link(href, base)),
     }
 }
 
@@ -306,23 +358,41 @@ fn html_page_error(text: &str, base: Option<&Url>) -> ParseError {
 fn run_feed_rs(mut document: String, base: Option<&Url>) -> Result<model::Feed, ParseError> {
     let mut repairs = 0;
     loop {
-        match parse_contained(document.as_bytes(), base)? {
+        let error = match parse_contained(document.as_bytes(), base)? {
             Ok(feed) => return Ok(feed),
-            Err(ParseFeedError::ParseError(kind)) if repairs < MAX_REPAIRS => match repair::apply(&document, &kind) {
-                Some(fixed) => {
-                    tracing::debug!(error = %kind, "feed-rs rejected an element; dropped it and retrying");
-                    document = fixed;
-                    repairs += 1;
-                }
-                None => return Err(map_feed_rs_error(ParseFeedError::ParseError(kind))),
-            },
-            Err(e) => return Err(map_feed_rs_error(e)),
+            Err(error) => error,
+        };
+        if repairs >= MAX_REPAIRS {
+            return Err(map_feed_rs_error(error));
+        }
+        let fixed = match &error {
+            // feed-rs fails the whole feed on an xml:base it cannot parse
+            // (as "no feed root" when it sits on the root element).
+            ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => {
+                repair::strip_xml_base(&document)
+            }
+            ParseFeedError::XmlReader(e) if e.to_string().starts_with("Url error") => {
+                repair::strip_xml_base(&document)
+            }
+            ParseFeedError::ParseError(kind) => repair::apply(&document, kind),
+            _ => None,
+        };
+        match fixed {
+            Some(fixed) => {
+                tracing::debug!(%error, "feed-rs rejected part of the document; repaired and retrying");
+                document = fixed;
+                repairs += 1;
+            }
+            None => return Err(map_feed_rs_error(error)),
         }
     }
 }
 
 /// One feed-rs run with panics contained.
-fn parse_contained(bytes: &[u8], base: Option<&Url>) -> Result<Result<model::Feed, ParseFeedError>, ParseError> {
+fn parse_contained(
+    bytes: &[u8],
+    base: Option<&Url>,
+) -> Result<Result<model::Feed, ParseFeedError>, ParseError> {
     let parser = feed_rs::parser::Builder::new()
         .base_uri(base.map(Url::as_str))
         // An empty id marks "the feed gave none", so that `guid` never holds
@@ -343,14 +413,20 @@ fn map_feed_rs_error(error: ParseFeedError) -> ParseError {
         ParseFeedError::ParseError(kind) => ParseError::InvalidFeed(kind.to_string()),
         ParseFeedError::XmlReader(e) => ParseError::XmlSyntax(e.to_string()),
         ParseFeedError::JsonSerde(e) => ParseError::NotJsonFeed(e.to_string()),
-        ParseFeedError::JsonUnsupportedVersion(v) => ParseError::NotJsonFeed(format!("unsupported version {v:?}")),
+        ParseFeedError::JsonUnsupportedVersion(v) => {
+            ParseError::NotJsonFeed(format!("unsupported version {v:?}"))
+        }
         ParseFeedError::IoError(e) => ParseError::InvalidFeed(e.to_string()),
     }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Repairs for the elements feed-rs 3.0 rejects outright (failing the whole
@@ -377,7 +453,9 @@ mod repair {
             for token in Tokenizer::new(document, 0) {
                 if let Token::Start { range, name: n, .. } = token.ok()?
                     && &document[n] == name
-                    && let Some(attr) = attributes(document, range).into_iter().find(|a| &document[a.name.clone()] == "type")
+                    && let Some(attr) = attributes(document, range)
+                        .into_iter()
+                        .find(|a| &document[a.name.clone()] == "type")
                     && &document[attr.value.clone()] == value
                 {
                     removals.push(attr.whole);
@@ -389,6 +467,30 @@ mod repair {
                 removals = vec![element_range(document, tag)?];
             }
         }
+        Some(remove_ranges(document, removals))
+    }
+
+    /// The document without any `xml:base` attribute (`None` if it has none).
+    pub(super) fn strip_xml_base(document: &str) -> Option<String> {
+        let mut removals = Vec::new();
+        for token in Tokenizer::new(document, 0) {
+            if let Token::Start { range, .. } = token.ok()? {
+                removals.extend(
+                    attributes(document, range)
+                        .into_iter()
+                        .filter(|a| &document[a.name.clone()] == "xml:base")
+                        .map(|a| a.whole),
+                );
+            }
+        }
+        if removals.is_empty() {
+            return None;
+        }
+        Some(remove_ranges(document, removals))
+    }
+
+    /// `document` without the given (sorted, disjoint) ranges.
+    fn remove_ranges(document: &str, removals: Vec<Range<usize>>) -> String {
         let mut fixed = String::with_capacity(document.len());
         let mut at = 0;
         for range in removals {
@@ -396,12 +498,14 @@ mod repair {
             at = range.end;
         }
         fixed.push_str(&document[at..]);
-        Some(fixed)
+        fixed
     }
 
     fn tag_name(document: &str, tag: Range<usize>) -> &str {
         let rest = &document[tag.start + 1..tag.end];
-        let len = rest.find(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/').unwrap_or(rest.len());
+        let len = rest
+            .find(|c: char| c.is_ascii_whitespace() || c == '>' || c == '/')
+            .unwrap_or(rest.len());
         &rest[..len]
     }
 
@@ -416,7 +520,14 @@ mod repair {
         let mut found = Vec::new();
         let mut tokens = Tokenizer::new(document, 0).peekable();
         while let Some(token) = tokens.next() {
-            let Token::Start { range, name: n, self_closing } = token.ok()? else { continue };
+            let Token::Start {
+                range,
+                name: n,
+                self_closing,
+            } = token.ok()?
+            else {
+                continue;
+            };
             if &document[n] != name {
                 continue;
             }
@@ -430,7 +541,10 @@ mod repair {
                 }
                 tokens.next();
             }
-            if let Some(Ok(Token::End { range: end, name: closing })) = tokens.peek()
+            if let Some(Ok(Token::End {
+                range: end,
+                name: closing,
+            })) = tokens.peek()
                 && &document[closing.clone()] == name
             {
                 found.push(range.start..end.end);
@@ -441,7 +555,10 @@ mod repair {
     }
 
     fn start_tag_ending_at(document: &str, end: usize) -> Option<Range<usize>> {
-        if end > document.len() || !document.is_char_boundary(end) || !document[..end].ends_with('>') {
+        if end > document.len()
+            || !document.is_char_boundary(end)
+            || !document[..end].ends_with('>')
+        {
             return None;
         }
         // '<' cannot occur inside attribute values, so the last one opens the tag.
@@ -461,7 +578,10 @@ mod repair {
         let mut depth = 1usize;
         for token in Tokenizer::new(document, tag.end) {
             match token.ok()? {
-                Token::Start { self_closing: false, .. } => depth += 1,
+                Token::Start {
+                    self_closing: false,
+                    ..
+                } => depth += 1,
                 Token::End { range, .. } => {
                     depth -= 1;
                     if depth == 0 {
@@ -480,7 +600,7 @@ mod repair {
 mod xml {
     use super::{MAX_DEPTH, ParseError, line_of};
     use std::ops::Range;
-    
+
     /// Atom 1.0's namespace.
     const ATOM_10_NS: &str = "http://www.w3.org/2005/Atom";
     /// Atom 0.3's namespace.
@@ -488,7 +608,10 @@ mod xml {
     /// RSS 1.0's namespace, which feed-rs also uses for RSS 0.90.
     const RSS_10_NS: &str = "http://purl.org/rss/1.0/";
     /// Namespaces RSS 0.90 documents use for their elements.
-    const RSS_090_NS: &[&str] = &["http://my.netscape.com/rdf/simple/0.9/", "http://channel.netscape.com/rdf/simple/0.9/"];
+    const RSS_090_NS: &[&str] = &[
+        "http://my.netscape.com/rdf/simple/0.9/",
+        "http://channel.netscape.com/rdf/simple/0.9/",
+    ];
     /// Atom 0.3 element names and their Atom 1.0 equivalents.
     const ATOM_03_RENAMES: &[(&str, &str)] = &[
         ("tagline", "subtitle"),
@@ -499,23 +622,45 @@ mod xml {
     ];
     /// Atom 0.3 elements whose `type` is a MIME type where Atom 1.0 wants
     /// text/html/xhtml.
-    const ATOM_03_TEXT_CONSTRUCTS: &[&str] = &["title", "tagline", "subtitle", "summary", "content", "copyright", "rights", "info"];
+    const ATOM_03_TEXT_CONSTRUCTS: &[&str] = &[
+        "title",
+        "tagline",
+        "subtitle",
+        "summary",
+        "content",
+        "copyright",
+        "rights",
+        "info",
+    ];
 
     /// One lexical unit of XML; ranges index the scanned text.
     #[derive(Debug, Clone, PartialEq)]
     pub(super) enum Token {
         /// `<name ...>` or `<name .../>`.
-        Start { range: Range<usize>, name: Range<usize>, self_closing: bool },
+        Start {
+            range: Range<usize>,
+            name: Range<usize>,
+            self_closing: bool,
+        },
         /// `</name>`.
-        End { range: Range<usize>, name: Range<usize> },
+        End {
+            range: Range<usize>,
+            name: Range<usize>,
+        },
         /// Character data between tags.
         Text(Range<usize>),
         /// `<!-- ... -->` or `<![CDATA[ ... ]]>`.
         Opaque,
         /// `<?target ...?>`.
-        Pi { range: Range<usize>, target: Range<usize> },
+        Pi {
+            range: Range<usize>,
+            target: Range<usize>,
+        },
         /// `<!DOCTYPE ...>`; `subset` is the internal subset between `[` and `]`.
-        Doctype { name: Range<usize>, subset: Option<Range<usize>> },
+        Doctype {
+            name: Range<usize>,
+            subset: Option<Range<usize>>,
+        },
     }
 
     /// Why scanning stopped.
@@ -530,10 +675,14 @@ mod xml {
     impl ScanError {
         fn into_parse_error(self, text: &str) -> ParseError {
             match self {
-                ScanError::Truncated(what) => ParseError::Truncated(format!("the document ends {what}")),
-                ScanError::Malformed { offset, message } => {
-                    ParseError::MalformedXml { offset, line: line_of(text, offset), message }
+                ScanError::Truncated(what) => {
+                    ParseError::Truncated(format!("the document ends {what}"))
                 }
+                ScanError::Malformed { offset, message } => ParseError::MalformedXml {
+                    offset,
+                    line: line_of(text, offset),
+                    message,
+                },
             }
         }
     }
@@ -546,8 +695,13 @@ mod xml {
     }
 
     impl<'a> Tokenizer<'a> {
+        /// Tokens of `text` starting at byte `pos` (which must start a token).
         pub(super) fn new(text: &'a str, pos: usize) -> Self {
-            Tokenizer { text, pos, done: false }
+            Tokenizer {
+                text,
+                pos,
+                done: false,
+            }
         }
 
         fn find_from(&self, from: usize, needle: &str) -> Option<usize> {
@@ -574,7 +728,11 @@ mod xml {
         fn doctype(&self, start: usize) -> Result<(usize, Token), ScanError> {
             let bytes = self.text.as_bytes();
             let name_start = start + "<!DOCTYPE".len();
-            let name_start = name_start + bytes[name_start..].iter().take_while(|b| b.is_ascii_whitespace()).count();
+            let name_start = name_start
+                + bytes[name_start..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_whitespace())
+                    .count();
             let name_len = bytes[name_start..]
                 .iter()
                 .take_while(|b| !b.is_ascii_whitespace() && !matches!(b, b'>' | b'['))
@@ -592,7 +750,10 @@ mod xml {
                     None => match b {
                         b'"' | b'\'' => quote = Some(b),
                         b'[' if subset_start.is_none() => subset_start = Some(i + 1),
-                        b'<' if subset_start.is_some() && subset.is_none() && bytes[i..].starts_with(b"<!--") => {
+                        b'<' if subset_start.is_some()
+                            && subset.is_none()
+                            && bytes[i..].starts_with(b"<!--") =>
+                        {
                             // Comments in the subset may hold quotes and brackets.
                             i = self
                                 .find_from(i + 4, "-->")
@@ -630,14 +791,21 @@ mod xml {
             }
             let rest = &bytes[start..];
             if rest.starts_with(b"<!--") {
-                let end = self.find_from(start + 4, "-->").ok_or(ScanError::Truncated("inside a comment"))?;
+                let end = self
+                    .find_from(start + 4, "-->")
+                    .ok_or(ScanError::Truncated("inside a comment"))?;
                 self.pos = end + 3;
                 return Ok(Some(Token::Opaque));
             }
             if rest.starts_with(b"<![") {
-                let end = self.find_from(start + 3, "]]>").ok_or(ScanError::Truncated("inside a CDATA section"))?;
+                let end = self
+                    .find_from(start + 3, "]]>")
+                    .ok_or(ScanError::Truncated("inside a CDATA section"))?;
                 if !rest.starts_with(b"<![CDATA[") || end < start + 9 {
-                    return Err(ScanError::Malformed { offset: start, message: "'<![' that does not start a CDATA section".to_owned() });
+                    return Err(ScanError::Malformed {
+                        offset: start,
+                        message: "'<![' that does not start a CDATA section".to_owned(),
+                    });
                 }
                 self.pos = end + 3;
                 return Ok(Some(Token::Opaque));
@@ -648,7 +816,9 @@ mod xml {
                 return Ok(Some(token));
             }
             if rest.starts_with(b"<!") {
-                let end = self.tag_end(start + 2).ok_or(ScanError::Truncated("inside a markup declaration"))?;
+                let end = self
+                    .tag_end(start + 2)
+                    .ok_or(ScanError::Truncated("inside a markup declaration"))?;
                 self.pos = end;
                 return Ok(Some(Token::Opaque));
             }
@@ -656,14 +826,21 @@ mod xml {
                 let end = self
                     .find_from(start + 2, "?>")
                     .ok_or(ScanError::Truncated("inside a processing instruction"))?;
-                let target_len = bytes[start + 2..end].iter().take_while(|b| !b.is_ascii_whitespace()).count();
+                let target_len = bytes[start + 2..end]
+                    .iter()
+                    .take_while(|b| !b.is_ascii_whitespace())
+                    .count();
                 self.pos = end + 2;
-                return Ok(Some(Token::Pi { range: start..end + 2, target: start + 2..start + 2 + target_len }));
+                return Ok(Some(Token::Pi {
+                    range: start..end + 2,
+                    target: start + 2..start + 2 + target_len,
+                }));
             }
             let is_end = rest.starts_with(b"</");
             let name_start = start + if is_end { 2 } else { 1 };
             let first = bytes.get(name_start).copied();
-            let name_ok = first.is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80);
+            let name_ok = first
+                .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b == b':' || b >= 0x80);
             if !name_ok {
                 if first.is_none() {
                     return Err(ScanError::Truncated("inside a tag"));
@@ -685,10 +862,17 @@ mod xml {
             })?;
             self.pos = end;
             if is_end {
-                Ok(Some(Token::End { range: start..end, name }))
+                Ok(Some(Token::End {
+                    range: start..end,
+                    name,
+                }))
             } else {
                 let self_closing = bytes[..end].ends_with(b"/>");
-                Ok(Some(Token::Start { range: start..end, name, self_closing }))
+                Ok(Some(Token::Start {
+                    range: start..end,
+                    name,
+                    self_closing,
+                }))
             }
         }
     }
@@ -717,6 +901,7 @@ mod xml {
     /// One attribute of a start tag.
     #[derive(Debug, Clone, PartialEq)]
     pub(super) struct Attribute {
+        /// The qualified name.
         pub name: Range<usize>,
         /// The value without its quotes, still escaped.
         pub value: Range<usize>,
@@ -729,10 +914,16 @@ mod xml {
         let bytes = text.as_bytes();
         let mut attrs = Vec::new();
         let mut i = tag.start + 1;
-        i += bytes[i..tag.end].iter().take_while(|b| !b.is_ascii_whitespace() && !matches!(b, b'>' | b'/')).count();
+        i += bytes[i..tag.end]
+            .iter()
+            .take_while(|b| !b.is_ascii_whitespace() && !matches!(b, b'>' | b'/'))
+            .count();
         loop {
             let ws_start = i;
-            i += bytes[i..tag.end].iter().take_while(|b| b.is_ascii_whitespace()).count();
+            i += bytes[i..tag.end]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
             if i >= tag.end || matches!(bytes[i], b'>' | b'/') {
                 return attrs;
             }
@@ -742,7 +933,10 @@ mod xml {
                 .take_while(|b| !b.is_ascii_whitespace() && !matches!(b, b'=' | b'>' | b'/'))
                 .count();
             let name = name_start..i;
-            i += bytes[i..tag.end].iter().take_while(|b| b.is_ascii_whitespace()).count();
+            i += bytes[i..tag.end]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
             if i >= tag.end || bytes[i] != b'=' {
                 if name.is_empty() {
                     i += 1;
@@ -750,7 +944,10 @@ mod xml {
                 continue;
             }
             i += 1;
-            i += bytes[i..tag.end].iter().take_while(|b| b.is_ascii_whitespace()).count();
+            i += bytes[i..tag.end]
+                .iter()
+                .take_while(|b| b.is_ascii_whitespace())
+                .count();
             let Some(&quote) = bytes.get(i).filter(|b| matches!(b, b'"' | b'\'')) else {
                 continue;
             };
@@ -759,7 +956,11 @@ mod xml {
                 return attrs;
             };
             i = value_start + len + 1;
-            attrs.push(Attribute { name, value: value_start..value_start + len, whole: ws_start..i });
+            attrs.push(Attribute {
+                name,
+                value: value_start..value_start + len,
+                whole: ws_start..i,
+            });
         }
     }
 
@@ -774,6 +975,7 @@ mod xml {
     /// The result of scanning: where the root starts and what to rewrite.
     #[derive(Debug)]
     pub(super) struct Analysis {
+        /// The feed format the root announces.
         pub kind: RootKind,
         root_start: usize,
         /// Non-overlapping replacements, in document order.
@@ -827,13 +1029,24 @@ mod xml {
         for token in Tokenizer::new(text, 0) {
             let token = token.map_err(|e| e.into_parse_error(text))?;
             match token {
-                Token::Start { range, name, self_closing } => {
+                Token::Start {
+                    range,
+                    name,
+                    self_closing,
+                } => {
                     let tag_name = &text[name.clone()];
                     if root_closed {
-                        return Err(malformed(text, range.start, format!("a second root element <{tag_name}> after the first one closed")));
+                        return Err(malformed(
+                            text,
+                            range.start,
+                            format!(
+                                "a second root element <{tag_name}> after the first one closed"
+                            ),
+                        ));
                     }
                     if root.is_none() {
-                        let (kind, rewritten, prefix) = classify_root(text, range.clone(), tag_name, html_doctype)?;
+                        let (kind, rewritten, prefix) =
+                            classify_root(text, range.clone(), tag_name, html_doctype)?;
                         root = Some((kind, range.start));
                         atom03_prefix = prefix;
                         if let Some(tag) = rewritten {
@@ -860,11 +1073,19 @@ mod xml {
                     let closing = &text[name.clone()];
                     match stack.pop() {
                         None => {
-                            return Err(malformed(text, range.start, format!("end tag </{closing}> without a start tag")));
+                            return Err(malformed(
+                                text,
+                                range.start,
+                                format!("end tag </{closing}> without a start tag"),
+                            ));
                         }
                         Some(open) if &text[open.clone()] != closing => {
                             let open = &text[open];
-                            return Err(malformed(text, range.start, format!("end tag </{closing}> where </{open}> was expected")));
+                            return Err(malformed(
+                                text,
+                                range.start,
+                                format!("end tag </{closing}> where </{open}> was expected"),
+                            ));
                         }
                         Some(_) => {}
                     }
@@ -878,9 +1099,15 @@ mod xml {
                 }
                 Token::Text(range) => {
                     if stack.is_empty() {
-                        if let Some(offset) = text[range.clone()].find(|c: char| !c.is_whitespace() && c != '\u{FEFF}') {
+                        if let Some(offset) = text[range.clone()]
+                            .find(|c: char| !c.is_whitespace() && c != '\u{FEFF}')
+                        {
                             let offset = range.start + offset;
-                            let place = if root.is_some() { "after the root element" } else { "before the root element" };
+                            let place = if root.is_some() {
+                                "after the root element"
+                            } else {
+                                "before the root element"
+                            };
                             return Err(malformed(text, offset, format!("text {place}")));
                         }
                     } else {
@@ -897,12 +1124,21 @@ mod xml {
                 Token::Doctype { name, subset } => {
                     if let Some(subset) = subset {
                         let subset = &text[subset];
-                        if subset.contains("<!ENTITY") || subset.contains('%') {
+                        // Entity declarations, or parameter-entity references
+                        // (`%name;`, which pull in external DTDs).
+                        let parameter_reference = subset.match_indices('%').any(|(i, _)| {
+                            subset[i + 1..].starts_with(|c: char| c.is_alphabetic() || c == '_')
+                        });
+                        if subset.contains("<!ENTITY") || parameter_reference {
                             return Err(ParseError::EntityDeclarations);
                         }
                     }
                     if root.is_some() {
-                        return Err(malformed(text, name.start, "DOCTYPE inside the document".to_owned()));
+                        return Err(malformed(
+                            text,
+                            name.start,
+                            "DOCTYPE inside the document".to_owned(),
+                        ));
                     }
                     html_doctype = text[name].eq_ignore_ascii_case("html");
                 }
@@ -912,7 +1148,10 @@ mod xml {
 
         let Some((kind, root_start)) = root else {
             if html_doctype {
-                return Err(ParseError::HtmlPage { title: None, feed_url: None });
+                return Err(ParseError::HtmlPage {
+                    title: None,
+                    feed_url: None,
+                });
             }
             return Err(ParseError::NoRootElement);
         };
@@ -930,11 +1169,19 @@ mod xml {
         }
         // An insertion sorts before a replacement starting at the same byte.
         edits.sort_by_key(|(range, _)| (range.start, range.end));
-        Ok(Analysis { kind, root_start, edits })
+        Ok(Analysis {
+            kind,
+            root_start,
+            edits,
+        })
     }
 
     fn malformed(text: &str, offset: usize, message: String) -> ParseError {
-        ParseError::MalformedXml { offset, line: line_of(text, offset), message }
+        ParseError::MalformedXml {
+            offset,
+            line: line_of(text, offset),
+            message,
+        }
     }
 
     /// Decide whether the root is a feed, and how to rewrite its start tag.
@@ -948,7 +1195,9 @@ mod xml {
     ) -> Result<(RootKind, Option<String>, Option<String>), ParseError> {
         let attrs = attributes(text, tag.clone());
         let self_closing = text[tag].ends_with("/>");
-        let rebuild = |changes: &dyn Fn(&str, &str) -> Option<Option<String>>, extra: &str, close: &str| {
+        let rebuild = |changes: &dyn Fn(&str, &str) -> Option<Option<String>>,
+                       extra: &str,
+                       close: &str| {
             let mut out = format!("<{name}");
             for attr in &attrs {
                 let attr_name = &text[attr.name.clone()];
@@ -977,7 +1226,11 @@ mod xml {
                         _ => None,
                     },
                     if has_version { "" } else { " version=\"2.0\"" },
-                    &if self_closing { format!("><channel></channel></{name}>") } else { ">".to_owned() },
+                    &if self_closing {
+                        format!("><channel></channel></{name}>")
+                    } else {
+                        ">".to_owned()
+                    },
                 );
                 Ok((RootKind::Rss, Some(tag), None))
             }
@@ -996,7 +1249,8 @@ mod xml {
                 let atom03 = attrs.iter().find_map(|a| {
                     let attr = &text[a.name.clone()];
                     let is_ns = attr == "xmlns" || attr.starts_with("xmlns:");
-                    (is_ns && &text[a.value.clone()] == ATOM_03_NS).then(|| attr.strip_prefix("xmlns:").unwrap_or("").to_owned())
+                    (is_ns && &text[a.value.clone()] == ATOM_03_NS)
+                        .then(|| attr.strip_prefix("xmlns:").unwrap_or("").to_owned())
                 });
                 if atom03.is_none() {
                     return Ok((RootKind::Atom, None, None));
@@ -1012,10 +1266,15 @@ mod xml {
                 Ok((RootKind::Atom, Some(tag), atom03))
             }
             local => {
-                if html_doctype || matches!(local.to_ascii_lowercase().as_str(), "html" | "head" | "body") {
-                    Err(ParseError::HtmlPage { title: None, feed_url: None })
+                if html_doctype || super::is_html_element(local) {
+                    Err(ParseError::HtmlPage {
+                        title: None,
+                        feed_url: None,
+                    })
                 } else {
-                    Err(ParseError::UnknownRoot { name: name.to_owned() })
+                    Err(ParseError::UnknownRoot {
+                        name: name.to_owned(),
+                    })
                 }
             }
         }
@@ -1030,7 +1289,12 @@ mod xml {
     }
 
     /// Rename an Atom 0.3 element to its Atom 1.0 name.
-    fn atom03_rename(text: &str, name: Range<usize>, prefix: &str, edits: &mut Vec<(Range<usize>, String)>) {
+    fn atom03_rename(
+        text: &str,
+        name: Range<usize>,
+        prefix: &str,
+        edits: &mut Vec<(Range<usize>, String)>,
+    ) {
         let full = &text[name.clone()];
         if prefix_of(full) != prefix {
             return;
@@ -1044,7 +1308,13 @@ mod xml {
 
     /// Atom 0.3 start tags: rename, and turn MIME `type`s of text constructs
     /// into Atom 1.0's text/html/xhtml (unknown ones are dropped, meaning text).
-    fn atom03_start_edits(text: &str, tag: Range<usize>, name: Range<usize>, prefix: &str, edits: &mut Vec<(Range<usize>, String)>) {
+    fn atom03_start_edits(
+        text: &str,
+        tag: Range<usize>,
+        name: Range<usize>,
+        prefix: &str,
+        edits: &mut Vec<(Range<usize>, String)>,
+    ) {
         atom03_rename(text, name.clone(), prefix, edits);
         let full = &text[name];
         if prefix_of(full) != prefix || !ATOM_03_TEXT_CONSTRUCTS.contains(&local_name(full)) {
@@ -1067,7 +1337,11 @@ mod xml {
 
     /// Plan `&amp;` for every '&' in character data that starts no valid
     /// reference (a common publishing error that quick-xml rejects).
-    fn escape_bare_ampersands(text: &str, range: Range<usize>, edits: &mut Vec<(Range<usize>, String)>) {
+    fn escape_bare_ampersands(
+        text: &str,
+        range: Range<usize>,
+        edits: &mut Vec<(Range<usize>, String)>,
+    ) {
         let chunk = &text[range.clone()];
         for (i, _) in chunk.match_indices('&') {
             if !is_valid_reference(&chunk[i + 1..]) {
@@ -1086,18 +1360,30 @@ mod xml {
         let body = &rest[..end];
         if let Some(number) = body.strip_prefix('#') {
             let code = match number.strip_prefix('x') {
-                Some(hex) if !hex.is_empty() && hex.len() <= 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                Some(hex)
+                    if !hex.is_empty()
+                        && hex.len() <= 8
+                        && hex.bytes().all(|b| b.is_ascii_hexdigit()) =>
+                {
                     u32::from_str_radix(hex, 16).ok()
                 }
-                None if !number.is_empty() && number.len() <= 10 && number.bytes().all(|b| b.is_ascii_digit()) => number.parse().ok(),
+                None if !number.is_empty()
+                    && number.len() <= 10
+                    && number.bytes().all(|b| b.is_ascii_digit()) =>
+                {
+                    number.parse().ok()
+                }
                 _ => None,
             };
             return code.and_then(char::from_u32).is_some_and(|c| {
-                matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+                matches!(c, '\t' | '\n' | '\r')
+                    || (c >= ' ' && !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
             });
         }
         let mut chars = body.chars();
-        chars.next().is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':')
+        chars
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':')
             && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | ':' | '-' | '.'))
     }
 }
@@ -1108,10 +1394,16 @@ mod xml {
 
 fn parse_json(text: &str, base: Option<&Url>) -> Result<ParsedFeed, ParseError> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Eof => {
-            ParseError::Truncated(format!("the JSON ends before it is complete (line {}, column {})", e.line(), e.column()))
-        }
-        _ => ParseError::MalformedJson { line: e.line(), column: e.column(), message: json_message(&e) },
+        serde_json::error::Category::Eof => ParseError::Truncated(format!(
+            "the JSON ends before it is complete (line {}, column {})",
+            e.line(),
+            e.column()
+        )),
+        _ => ParseError::MalformedJson {
+            line: e.line(),
+            column: e.column(),
+            message: json_message(&e),
+        },
     })?;
     let value = jsonfeed::normalise(value)?;
     let bytes = serde_json::to_vec(&value).map_err(|e| ParseError::NotJsonFeed(e.to_string()))?;
@@ -1147,7 +1439,15 @@ mod jsonfeed {
         "banner_image",
         "language",
     ];
-    const FEED_STRINGS: &[&str] = &["home_page_url", "feed_url", "language", "description", "icon", "favicon", "next_url"];
+    const FEED_STRINGS: &[&str] = &[
+        "home_page_url",
+        "feed_url",
+        "language",
+        "description",
+        "icon",
+        "favicon",
+        "next_url",
+    ];
 
     fn kind(value: &Value) -> &'static str {
         match value {
@@ -1164,33 +1464,63 @@ mod jsonfeed {
     /// spellings found in the wild.
     pub(super) fn is_supported_version(version: &str) -> bool {
         let v = version.trim().trim_end_matches('/');
-        let v = ["https://jsonfeed.org/version/", "http://jsonfeed.org/version/", "https://www.jsonfeed.org/version/"]
-            .iter()
-            .find_map(|prefix| v.strip_prefix(prefix))
-            .unwrap_or(v);
-        v == "1" || v.strip_prefix("1.").is_some_and(|minor| !minor.is_empty() && minor.bytes().all(|b| b.is_ascii_digit()))
+        let v = [
+            "https://jsonfeed.org/version/",
+            "http://jsonfeed.org/version/",
+            "https://www.jsonfeed.org/version/",
+        ]
+        .iter()
+        .find_map(|prefix| v.strip_prefix(prefix))
+        .unwrap_or(v);
+        v == "1"
+            || v.strip_prefix("1.")
+                .is_some_and(|minor| !minor.is_empty() && minor.bytes().all(|b| b.is_ascii_digit()))
     }
 
+    /// The feed with its version spelled as feed-rs wants and every field
+    /// of the wrong type removed, or why it is not a JSON Feed.
     pub(super) fn normalise(value: Value) -> Result<Value, ParseError> {
         let Value::Object(mut top) = value else {
-            return Err(ParseError::NotJsonFeed(format!("the top level is {}, not an object", kind(&value))));
+            return Err(ParseError::NotJsonFeed(format!(
+                "the top level is {}, not an object",
+                kind(&value)
+            )));
         };
         match top.get("version") {
             None if top.contains_key("rss") => {
-                return Err(ParseError::NotJsonFeed("no \"version\" field (this looks like RSS converted to JSON)".to_owned()));
+                return Err(ParseError::NotJsonFeed(
+                    "no \"version\" field (this looks like RSS converted to JSON)".to_owned(),
+                ));
             }
             None => return Err(ParseError::NotJsonFeed("no \"version\" field".to_owned())),
             Some(Value::String(v)) if is_supported_version(v) => {}
-            Some(Value::String(v)) => return Err(ParseError::NotJsonFeed(format!("unsupported version {v:?}"))),
-            Some(other) => return Err(ParseError::NotJsonFeed(format!("\"version\" is {}, not a string", kind(other)))),
+            Some(Value::String(v)) => {
+                return Err(ParseError::NotJsonFeed(format!(
+                    "unsupported version {v:?}"
+                )));
+            }
+            Some(other) => {
+                return Err(ParseError::NotJsonFeed(format!(
+                    "\"version\" is {}, not a string",
+                    kind(other)
+                )));
+            }
         }
         // feed-rs only accepts the https:// spelling.
-        top.insert("version".to_owned(), Value::String("https://jsonfeed.org/version/1.1".to_owned()));
+        top.insert(
+            "version".to_owned(),
+            Value::String("https://jsonfeed.org/version/1.1".to_owned()),
+        );
 
         let items = match top.remove("items") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(items)) => items,
-            Some(other) => return Err(ParseError::NotJsonFeed(format!("\"items\" is {}, not an array", kind(&other)))),
+            Some(other) => {
+                return Err(ParseError::NotJsonFeed(format!(
+                    "\"items\" is {}, not an array",
+                    kind(&other)
+                )));
+            }
         };
         let title = match top.remove("title") {
             Some(Value::String(s)) => s,
@@ -1204,7 +1534,10 @@ mod jsonfeed {
         let total = items.len();
         let items: Vec<Value> = items.into_iter().filter_map(sanitise_item).collect();
         if items.len() < total {
-            tracing::debug!(skipped = total - items.len(), "JSON Feed items that are not objects skipped");
+            tracing::debug!(
+                skipped = total - items.len(),
+                "JSON Feed items that are not objects skipped"
+            );
         }
         top.insert("items".to_owned(), Value::Array(items));
         Ok(Value::Object(top))
@@ -1256,26 +1589,25 @@ mod jsonfeed {
         string_or_number(&mut item, "title");
         keep_strings(&mut item, ITEM_STRINGS);
         sanitise_authors(&mut item);
-        match item.remove("tags") {
-            Some(Value::Array(tags)) => {
-                let tags = tags
-                    .into_iter()
-                    .filter_map(|t| match t {
-                        Value::String(s) => Some(Value::String(s)),
-                        Value::Number(n) => Some(Value::String(n.to_string())),
-                        _ => None,
-                    })
-                    .collect();
-                item.insert("tags".to_owned(), Value::Array(tags));
-            }
-            Some(_) | None => {}
+        if let Some(Value::Array(tags)) = item.remove("tags") {
+            let tags = tags
+                .into_iter()
+                .filter_map(|t| match t {
+                    Value::String(s) => Some(Value::String(s)),
+                    Value::Number(n) => Some(Value::String(n.to_string())),
+                    _ => None,
+                })
+                .collect();
+            item.insert("tags".to_owned(), Value::Array(tags));
         }
         if let Some(Value::Array(attachments)) = item.remove("attachments") {
             let attachments = attachments
                 .into_iter()
                 .filter_map(|a| {
                     let Value::Object(mut a) = a else { return None };
-                    if !a.get("url").is_some_and(Value::is_string) || !a.get("mime_type").is_some_and(Value::is_string) {
+                    if !a.get("url").is_some_and(Value::is_string)
+                        || !a.get("mime_type").is_some_and(Value::is_string)
+                    {
                         return None;
                     }
                     keep_strings(&mut a, &["title"]);
@@ -1304,6 +1636,7 @@ mod sniff {
     /// A document transcoded to UTF-8 (BOM removed).
     #[derive(Debug)]
     pub(super) struct Decoded {
+        /// The document as UTF-8.
         pub text: String,
         /// The encoding the bytes were read as.
         pub encoding: &'static str,
@@ -1352,7 +1685,9 @@ mod sniff {
                     let chunks = bytes.chunks_exact(4);
                     let partial = !chunks.remainder().is_empty();
                     let mut out: String = chunks
-                        .map(|c| char::from_u32(self.unit(c)).unwrap_or(char::REPLACEMENT_CHARACTER))
+                        .map(|c| {
+                            char::from_u32(self.unit(c)).unwrap_or(char::REPLACEMENT_CHARACTER)
+                        })
                         .collect();
                     if partial {
                         out.push(char::REPLACEMENT_CHARACTER);
@@ -1366,11 +1701,20 @@ mod sniff {
         fn accepts_label(self, label: &str) -> bool {
             let label = label.trim().to_ascii_lowercase();
             match self {
-                Wide::Utf16Le | Wide::Utf16Be => {
-                    ["utf-16", "utf16", "ucs-2", "ucs2", "unicode", "iso-10646-ucs-2"].iter().any(|p| label.starts_with(p))
-                }
+                Wide::Utf16Le | Wide::Utf16Be => [
+                    "utf-16",
+                    "utf16",
+                    "ucs-2",
+                    "ucs2",
+                    "unicode",
+                    "iso-10646-ucs-2",
+                ]
+                .iter()
+                .any(|p| label.starts_with(p)),
                 Wide::Utf32Le | Wide::Utf32Be => {
-                    ["utf-32", "utf32", "ucs-4", "ucs4", "iso-10646-ucs-4"].iter().any(|p| label.starts_with(p))
+                    ["utf-32", "utf32", "ucs-4", "ucs4", "iso-10646-ucs-4"]
+                        .iter()
+                        .any(|p| label.starts_with(p))
                 }
             }
         }
@@ -1402,18 +1746,28 @@ mod sniff {
     /// unit is '<' followed by a tag's first character (or '{' for JSON),
     /// each with zero high bytes; no 8-bit document looks like that.
     pub(super) fn sniff_wide(bytes: &[u8]) -> Option<Wide> {
-        [Wide::Utf32Be, Wide::Utf32Le, Wide::Utf16Be, Wide::Utf16Le].into_iter().find(|&wide| {
-            let mut units = bytes.chunks_exact(wide.unit_len()).take(256).map(|c| wide.unit(c));
-            let first = units.by_ref().find(|u| !matches!(u, 0x20 | 0x09 | 0x0A | 0x0D));
-            let second = units.next();
-            match (first, second) {
-                (Some(0x3C), Some(s)) => {
-                    s == u32::from(b'?') || s == u32::from(b'!') || s == u32::from(b'_') || u8::try_from(s).is_ok_and(|b| b.is_ascii_alphabetic())
+        [Wide::Utf32Be, Wide::Utf32Le, Wide::Utf16Be, Wide::Utf16Le]
+            .into_iter()
+            .find(|&wide| {
+                let mut units = bytes
+                    .chunks_exact(wide.unit_len())
+                    .take(256)
+                    .map(|c| wide.unit(c));
+                let first = units
+                    .by_ref()
+                    .find(|u| !matches!(u, 0x20 | 0x09 | 0x0A | 0x0D));
+                let second = units.next();
+                match (first, second) {
+                    (Some(0x3C), Some(s)) => {
+                        s == u32::from(b'?')
+                            || s == u32::from(b'!')
+                            || s == u32::from(b'_')
+                            || u8::try_from(s).is_ok_and(|b| b.is_ascii_alphabetic())
+                    }
+                    (Some(0x7B | 0x5B), Some(s)) => s != 0 && s < 0x80,
+                    _ => false,
                 }
-                (Some(0x7B | 0x5B), Some(s)) => s != 0 && s < 0x80,
-                _ => false,
-            }
-        })
+            })
     }
 
     /// The `encoding` of an XML declaration near the start (a comment may
@@ -1425,7 +1779,10 @@ mod sniff {
         if !decl.first().is_some_and(u8::is_ascii_whitespace) {
             return None;
         }
-        let end = decl.windows(2).position(|w| w == b"?>").unwrap_or(decl.len());
+        let end = decl
+            .windows(2)
+            .position(|w| w == b"?>")
+            .unwrap_or(decl.len());
         let decl = &decl[..end];
         let at = decl.windows(8).position(|w| w == b"encoding")? + 8;
         let rest = &decl[at..];
@@ -1446,12 +1803,23 @@ mod sniff {
         let mut from = 0;
         while let Some(i) = head[from..].windows(5).position(|w| w == b"<meta") {
             let tag_start = from + i;
-            let tag_end = head[tag_start..].iter().position(|&b| b == b'>').map_or(head.len(), |e| tag_start + e);
+            let tag_end = head[tag_start..]
+                .iter()
+                .position(|&b| b == b'>')
+                .map_or(head.len(), |e| tag_start + e);
             let tag = &head[tag_start..tag_end];
             if let Some(at) = tag.windows(8).position(|w| w == b"charset=") {
                 let value = &tag[at + 8..];
-                let value = value.strip_prefix(b"\"").or_else(|| value.strip_prefix(b"'")).unwrap_or(value);
-                let len = value.iter().take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':')).count();
+                let value = value
+                    .strip_prefix(b"\"")
+                    .or_else(|| value.strip_prefix(b"'"))
+                    .unwrap_or(value);
+                let len = value
+                    .iter()
+                    .take_while(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':')
+                    })
+                    .count();
                 if len > 0 {
                     return Some(String::from_utf8_lossy(&value[..len]).into_owned());
                 }
@@ -1480,13 +1848,23 @@ mod sniff {
 
     /// Decode `bytes` to UTF-8 text (policy in the module docs). `html`
     /// allows an HTML `<meta charset>` as the last source.
-    pub(super) fn decode(bytes: &[u8], hint: Option<&str>, html: bool) -> Result<Decoded, ParseError> {
+    pub(super) fn decode(
+        bytes: &[u8],
+        hint: Option<&str>,
+        html: bool,
+    ) -> Result<Decoded, ParseError> {
         match bom(bytes) {
             Some((Bom::Utf8, n)) => {
-                return Ok(Decoded { text: decode_utf8(&bytes[n..], true).0, encoding: "UTF-8" });
+                return Ok(Decoded {
+                    text: decode_utf8(&bytes[n..], true).0,
+                    encoding: "UTF-8",
+                });
             }
             Some((Bom::Wide(wide), n)) => {
-                return Ok(Decoded { text: wide.decode(&bytes[n..]), encoding: wide.name() });
+                return Ok(Decoded {
+                    text: wide.decode(&bytes[n..]),
+                    encoding: wide.name(),
+                });
             }
             None => {}
         }
@@ -1495,9 +1873,15 @@ mod sniff {
             if let Some(declared) = declared_encoding(text.as_bytes())
                 && !wide.accepts_label(&declared)
             {
-                return Err(ParseError::EncodingMismatch { detected: wide.name(), declared });
+                return Err(ParseError::EncodingMismatch {
+                    detected: wide.name(),
+                    declared,
+                });
             }
-            return Ok(Decoded { text, encoding: wide.name() });
+            return Ok(Decoded {
+                text,
+                encoding: wide.name(),
+            });
         }
 
         let mut encoding = match declared_encoding(bytes) {
@@ -1526,10 +1910,19 @@ mod sniff {
             }
             Some(e) => {
                 if e.is_single_byte() && !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok() {
-                    tracing::debug!(declared = e.name(), "declared single-byte encoding but the bytes are UTF-8; reading UTF-8");
-                    return Ok(Decoded { text: String::from_utf8_lossy(bytes).into_owned(), encoding: "UTF-8" });
+                    tracing::debug!(
+                        declared = e.name(),
+                        "declared single-byte encoding but the bytes are UTF-8; reading UTF-8"
+                    );
+                    return Ok(Decoded {
+                        text: String::from_utf8_lossy(bytes).into_owned(),
+                        encoding: "UTF-8",
+                    });
                 }
-                Ok(Decoded { text: e.decode_without_bom_handling(bytes).0.into_owned(), encoding: e.name() })
+                Ok(Decoded {
+                    text: e.decode_without_bom_handling(bytes).0.into_owned(),
+                    encoding: e.name(),
+                })
             }
         }
     }
@@ -1547,9 +1940,19 @@ mod sniff {
         }
         if !has_bom && invalid > valid_non_ascii {
             tracing::debug!(invalid, valid_non_ascii, "not UTF-8; reading windows-1252");
-            return (WINDOWS_1252.decode_without_bom_handling(bytes).0.into_owned(), "windows-1252");
+            return (
+                WINDOWS_1252
+                    .decode_without_bom_handling(bytes)
+                    .0
+                    .into_owned(),
+                "windows-1252",
+            );
         }
-        tracing::debug!(invalid, valid_non_ascii, "stray invalid UTF-8 bytes read as windows-1252");
+        tracing::debug!(
+            invalid,
+            valid_non_ascii,
+            "stray invalid UTF-8 bytes read as windows-1252"
+        );
         let mut out = String::with_capacity(bytes.len() + invalid * 2);
         for chunk in bytes.utf8_chunks() {
             out.push_str(chunk.valid());
@@ -1577,8 +1980,16 @@ fn convert(feed: model::Feed, base: Option<&Url>) -> ParsedFeed {
         Err(_) => self_link.as_ref()?.join(href).ok(),
     });
     let link_base = base.or(own_link.as_ref()).or(self_link.as_ref());
-    let title = feed.title.as_ref().map(|t| text_of(t, is_atom)).filter(|t| !t.is_empty());
-    let items = feed.entries.into_iter().map(|entry| convert_entry(entry, is_atom, link_base)).collect();
+    let title = feed
+        .title
+        .as_ref()
+        .map(|t| text_of(t, is_atom))
+        .filter(|t| !t.is_empty());
+    let items = feed
+        .entries
+        .into_iter()
+        .map(|entry| convert_entry(entry, is_atom, link_base))
+        .collect();
     ParsedFeed { title, items }
 }
 
@@ -1588,9 +1999,16 @@ fn convert_entry(entry: model::Entry, is_atom: bool, base: Option<&Url>) -> Feed
     if link.is_none() {
         // An RSS guid is a permalink unless it says otherwise, and is often
         // the only link an item has.
-        link = guid.as_deref().filter(|g| g.starts_with("http://") || g.starts_with("https://")).and_then(|g| resolve_link(g, None));
+        link = guid
+            .as_deref()
+            .filter(|g| g.starts_with("http://") || g.starts_with("https://"))
+            .and_then(|g| resolve_link(g, None));
     }
-    let mut summary = entry.summary.as_ref().map(|t| text_of(t, is_atom)).unwrap_or_default();
+    let mut summary = entry
+        .summary
+        .as_ref()
+        .map(|t| text_of(t, is_atom))
+        .unwrap_or_default();
     if summary.is_empty()
         && let Some(description) = entry.media.iter().find_map(|m| m.description.as_ref())
     {
@@ -1602,13 +2020,24 @@ fn convert_entry(entry: model::Entry, is_atom: bool, base: Option<&Url>) -> Feed
         .and_then(|c| {
             let kind = c.content_type.to_string();
             let body = c.body.as_deref()?;
-            let textual = kind.starts_with("text/") || kind.contains("html") || kind.contains("xml");
-            textual.then(|| if is_atom && kind.starts_with("text/plain") { collapse_whitespace(body) } else { html_to_text(body) })
+            let textual =
+                kind.starts_with("text/") || kind.contains("html") || kind.contains("xml");
+            textual.then(|| {
+                if is_atom && kind.starts_with("text/plain") {
+                    collapse_whitespace(body)
+                } else {
+                    html_to_text(body)
+                }
+            })
         })
         .unwrap_or_default();
     let mut categories: Vec<String> = Vec::new();
     for category in &entry.categories {
-        let label = category.label.as_deref().filter(|l| !l.trim().is_empty()).unwrap_or(&category.term);
+        let label = category
+            .label
+            .as_deref()
+            .filter(|l| !l.trim().is_empty())
+            .unwrap_or(&category.term);
         let label = collapse_whitespace(label);
         if !label.is_empty() && !categories.contains(&label) {
             categories.push(label);
@@ -1623,7 +2052,11 @@ fn convert_entry(entry: model::Entry, is_atom: bool, base: Option<&Url>) -> Feed
     }
     FeedItem {
         guid,
-        title: entry.title.as_ref().map(|t| text_of(t, is_atom)).unwrap_or_default(),
+        title: entry
+            .title
+            .as_ref()
+            .map(|t| text_of(t, is_atom))
+            .unwrap_or_default(),
         link,
         published: entry.published,
         updated: entry.updated,
@@ -1647,12 +2080,27 @@ fn text_of(text: &model::Text, is_atom: bool) -> String {
 /// The link that points at the article itself: `alternate` (or no rel)
 /// first, never comments, self, edit, enclosure or hub links.
 fn pick_link(links: &[model::Link]) -> Option<&str> {
-    let candidates = || links.iter().filter(|l| l.target.is_none() && !l.href.trim().is_empty());
+    let candidates = || {
+        links
+            .iter()
+            .filter(|l| l.target.is_none() && !l.href.trim().is_empty())
+    };
     candidates()
         .find(|l| matches!(l.rel.as_deref(), None | Some("alternate")))
         .or_else(|| {
             candidates().find(|l| {
-                !matches!(l.rel.as_deref(), Some("self" | "edit" | "edit-media" | "enclosure" | "replies" | "hub" | "license"))
+                !matches!(
+                    l.rel.as_deref(),
+                    Some(
+                        "self"
+                            | "edit"
+                            | "edit-media"
+                            | "enclosure"
+                            | "replies"
+                            | "hub"
+                            | "license"
+                    )
+                )
             })
         })
         .map(|l| l.href.as_str())
@@ -1670,19 +2118,56 @@ fn resolve_link(href: &str, base: Option<&Url>) -> Option<String> {
         Err(url::ParseError::RelativeUrlWithoutBase) => base?.join(href).ok()?,
         Err(_) => return None,
     };
-    (matches!(url.scheme(), "http" | "https") && url.as_str().len() <= MAX_LINK_BYTES).then(|| url.into())
+    (matches!(url.scheme(), "http" | "https") && url.as_str().len() <= MAX_LINK_BYTES)
+        .then(|| url.into())
 }
 
 // ---------------------------------------------------------------------------
 // Documents that are not feeds (for `wirewatch check`)
 // ---------------------------------------------------------------------------
 
+/// Root element names that mean an HTML page or fragment, not a feed.
 fn is_html_element(name: &str) -> bool {
     matches!(
         name.to_ascii_lowercase().as_str(),
-        "html" | "head" | "body" | "div" | "p" | "span" | "article" | "section" | "main" | "header" | "footer" | "nav" | "aside"
-            | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "a" | "b" | "i" | "em" | "strong" | "ul" | "ol" | "li" | "table"
-            | "blockquote" | "pre" | "figure" | "img" | "br" | "title" | "meta" | "link" | "script" | "style"
+        "html"
+            | "head"
+            | "body"
+            | "div"
+            | "p"
+            | "span"
+            | "article"
+            | "section"
+            | "main"
+            | "header"
+            | "footer"
+            | "nav"
+            | "aside"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "a"
+            | "b"
+            | "i"
+            | "em"
+            | "strong"
+            | "ul"
+            | "ol"
+            | "li"
+            | "table"
+            | "blockquote"
+            | "pre"
+            | "figure"
+            | "img"
+            | "br"
+            | "title"
+            | "meta"
+            | "link"
+            | "script"
+            | "style"
     )
 }
 
@@ -1690,12 +2175,18 @@ fn is_html_element(name: &str) -> bool {
 fn looks_like_html(text: &str) -> bool {
     let head = &text.as_bytes()[..text.len().min(4096)];
     let head = head.to_ascii_lowercase();
-    [&b"<!doctype html"[..], b"<html", b"<body", b"<head"].iter().any(|needle| head.windows(needle.len()).any(|w| w == *needle))
+    [&b"<!doctype html"[..], b"<html", b"<body", b"<head"]
+        .iter()
+        .any(|needle| head.windows(needle.len()).any(|w| w == *needle))
 }
 
 fn html_item(text: &str, base: Option<&Url>) -> FeedItem {
     let page = extract_html_page(text);
-    let link = page.canonical.as_deref().and_then(|href| resolve_link(href, base)).or_else(|| base.and_then(|b| resolve_link(b.as_str(), None)));
+    let link = page
+        .canonical
+        .as_deref()
+        .and_then(|href| resolve_link(href, base))
+        .or_else(|| base.and_then(|b| resolve_link(b.as_str(), None)));
     let published = page.published.as_deref().and_then(parse_date);
     FeedItem {
         guid: None,
@@ -1765,58 +2256,220 @@ mod tests {
         feed.items.iter().map(|i| i.title.as_str()).collect()
     }
 
-    /// Decoding: (case, bytes, HTTP hint, encoding read as, text expected in the result).
+    /// (case, bytes, HTTP hint, encoding read as, text expected in the result)
+    type SniffCase<'a> = (&'a str, Vec<u8>, Option<&'a str>, &'a str, &'a str);
+
     #[test]
     fn sniffing_and_transcoding() {
         let xml = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss><t>Привет €</t></rss>";
         let xml32 = "<?xml version=\"1.0\" encoding=\"utf-32\"?><rss><t>Привет €</t></rss>";
-        let cp1251 = encoding_rs::WINDOWS_1251.encode("<?xml version=\"1.0\" encoding=\"windows-1251\"?><t>Привет</t>").0.into_owned();
-        let big5 = encoding_rs::BIG5.encode("<?xml version='1.0' encoding = 'big5' ?><t>中文新聞</t>").0.into_owned();
-        let cases: Vec<(&str, Vec<u8>, Option<&str>, &str, &str)> = vec![
-            ("utf-8 bom", with_prefix(&[0xEF, 0xBB, 0xBF], b"<t>caf\xC3\xA9</t>".to_vec()), None, "UTF-8", "<t>café</t>"),
-            ("utf-16le bom", with_prefix(&[0xFF, 0xFE], utf16le(xml)), None, "UTF-16LE", "Привет €"),
-            ("utf-16be bom", with_prefix(&[0xFE, 0xFF], utf16be(xml)), None, "UTF-16BE", "Привет €"),
-            ("utf-32le bom", with_prefix(&[0xFF, 0xFE, 0, 0], utf32le(xml32)), None, "UTF-32LE", "Привет €"),
-            ("utf-32be bom", with_prefix(&[0, 0, 0xFE, 0xFF], utf32be(xml32)), None, "UTF-32BE", "Привет €"),
-            ("utf-16le pattern", utf16le(xml), None, "UTF-16LE", "Привет €"),
-            ("utf-16be pattern", utf16be(xml), None, "UTF-16BE", "Привет €"),
-            ("utf-32le pattern", utf32le(xml32), None, "UTF-32LE", "Привет €"),
-            ("utf-32be pattern", utf32be(xml32), None, "UTF-32BE", "Привет €"),
-            ("utf-16 pattern after blank lines", utf16le("\n\n<rss>ü</rss>"), None, "UTF-16LE", "<rss>ü</rss>"),
-            ("declared windows-1251", cp1251.clone(), None, "windows-1251", "<t>Привет</t>"),
-            ("declared big5 with spaces around =", big5, None, "Big5", "中文新聞"),
-            ("declaration beats the HTTP hint", cp1251, Some("utf-8"), "windows-1251", "Привет"),
-            ("iso-8859-1 is read as windows-1252", b"<?xml version='1.0' encoding='ISO-8859-1'?><t>\xE9\x80</t>".to_vec(), None, "windows-1252", "é€"),
-            ("HTTP hint without a declaration", b"<t>\xE9</t>".to_vec(), Some("iso-8859-15"), "ISO-8859-15", "<t>é</t>"),
-            ("quoted HTTP hint", b"<t>\xE9</t>".to_vec(), Some("\"latin1\""), "windows-1252", "<t>é</t>"),
-            ("unknown declared label falls back to UTF-8", b"<?xml version='1.0' encoding='bogus'?><t>caf\xC3\xA9</t>".to_vec(), None, "UTF-8", "café"),
-            ("unknown hint is ignored", b"<t>caf\xC3\xA9</t>".to_vec(), Some("x-nonsense"), "UTF-8", "café"),
-            ("utf-16 label on 8-bit bytes is ignored", b"<?xml version='1.0' encoding='utf-16'?><t>caf\xC3\xA9</t>".to_vec(), None, "UTF-8", "café"),
-            ("invalid UTF-8 throughout is windows-1252", b"<t>Ana\xEFs J\xFCrgen \x93q\x94</t>".to_vec(), None, "windows-1252", "Anaïs Jürgen \u{201C}q\u{201D}"),
-            ("a stray byte in UTF-8 keeps the UTF-8", b"<t>\xC3\xA9t\xC3\xA9 \xE9t\xC3\xA9</t>".to_vec(), None, "UTF-8", "été été"),
-            ("UTF-8 declared as latin-1 is read as UTF-8", b"<?xml version='1.0' encoding='iso-8859-1'?><t>caf\xC3\xA9</t>".to_vec(), None, "UTF-8", "café"),
-            ("ASCII declared as latin-1 keeps the label", b"<?xml version='1.0' encoding='iso-8859-1'?><t>cafe</t>".to_vec(), None, "windows-1252", "cafe"),
+        let cp1251 = encoding_rs::WINDOWS_1251
+            .encode("<?xml version=\"1.0\" encoding=\"windows-1251\"?><t>Привет</t>")
+            .0
+            .into_owned();
+        let big5 = encoding_rs::BIG5
+            .encode("<?xml version='1.0' encoding = 'big5' ?><t>中文新聞</t>")
+            .0
+            .into_owned();
+        let cases: Vec<SniffCase> = vec![
+            (
+                "utf-8 bom",
+                with_prefix(&[0xEF, 0xBB, 0xBF], b"<t>caf\xC3\xA9</t>".to_vec()),
+                None,
+                "UTF-8",
+                "<t>café</t>",
+            ),
+            (
+                "utf-16le bom",
+                with_prefix(&[0xFF, 0xFE], utf16le(xml)),
+                None,
+                "UTF-16LE",
+                "Привет €",
+            ),
+            (
+                "utf-16be bom",
+                with_prefix(&[0xFE, 0xFF], utf16be(xml)),
+                None,
+                "UTF-16BE",
+                "Привет €",
+            ),
+            (
+                "utf-32le bom",
+                with_prefix(&[0xFF, 0xFE, 0, 0], utf32le(xml32)),
+                None,
+                "UTF-32LE",
+                "Привет €",
+            ),
+            (
+                "utf-32be bom",
+                with_prefix(&[0, 0, 0xFE, 0xFF], utf32be(xml32)),
+                None,
+                "UTF-32BE",
+                "Привет €",
+            ),
+            (
+                "utf-16le pattern",
+                utf16le(xml),
+                None,
+                "UTF-16LE",
+                "Привет €",
+            ),
+            (
+                "utf-16be pattern",
+                utf16be(xml),
+                None,
+                "UTF-16BE",
+                "Привет €",
+            ),
+            (
+                "utf-32le pattern",
+                utf32le(xml32),
+                None,
+                "UTF-32LE",
+                "Привет €",
+            ),
+            (
+                "utf-32be pattern",
+                utf32be(xml32),
+                None,
+                "UTF-32BE",
+                "Привет €",
+            ),
+            (
+                "utf-16 pattern after blank lines",
+                utf16le("\n\n<rss>ü</rss>"),
+                None,
+                "UTF-16LE",
+                "<rss>ü</rss>",
+            ),
+            (
+                "declared windows-1251",
+                cp1251.clone(),
+                None,
+                "windows-1251",
+                "<t>Привет</t>",
+            ),
+            (
+                "declared big5 with spaces around =",
+                big5,
+                None,
+                "Big5",
+                "中文新聞",
+            ),
+            (
+                "declaration beats the HTTP hint",
+                cp1251,
+                Some("utf-8"),
+                "windows-1251",
+                "Привет",
+            ),
+            (
+                "iso-8859-1 is read as windows-1252",
+                b"<?xml version='1.0' encoding='ISO-8859-1'?><t>\xE9\x80</t>".to_vec(),
+                None,
+                "windows-1252",
+                "é€",
+            ),
+            (
+                "HTTP hint without a declaration",
+                b"<t>\xE9</t>".to_vec(),
+                Some("iso-8859-15"),
+                "ISO-8859-15",
+                "<t>é</t>",
+            ),
+            (
+                "quoted HTTP hint",
+                b"<t>\xE9</t>".to_vec(),
+                Some("\"latin1\""),
+                "windows-1252",
+                "<t>é</t>",
+            ),
+            (
+                "unknown declared label falls back to UTF-8",
+                b"<?xml version='1.0' encoding='bogus'?><t>caf\xC3\xA9</t>".to_vec(),
+                None,
+                "UTF-8",
+                "café",
+            ),
+            (
+                "unknown hint is ignored",
+                b"<t>caf\xC3\xA9</t>".to_vec(),
+                Some("x-nonsense"),
+                "UTF-8",
+                "café",
+            ),
+            (
+                "utf-16 label on 8-bit bytes is ignored",
+                b"<?xml version='1.0' encoding='utf-16'?><t>caf\xC3\xA9</t>".to_vec(),
+                None,
+                "UTF-8",
+                "café",
+            ),
+            (
+                "invalid UTF-8 throughout is windows-1252",
+                b"<t>Ana\xEFs J\xFCrgen \x93q\x94</t>".to_vec(),
+                None,
+                "windows-1252",
+                "Anaïs Jürgen \u{201C}q\u{201D}",
+            ),
+            (
+                "a stray byte in UTF-8 keeps the UTF-8",
+                b"<t>\xC3\xA9t\xC3\xA9 \xE9t\xC3\xA9</t>".to_vec(),
+                None,
+                "UTF-8",
+                "été été",
+            ),
+            (
+                "UTF-8 declared as latin-1 is read as UTF-8",
+                b"<?xml version='1.0' encoding='iso-8859-1'?><t>caf\xC3\xA9</t>".to_vec(),
+                None,
+                "UTF-8",
+                "café",
+            ),
+            (
+                "ASCII declared as latin-1 keeps the label",
+                b"<?xml version='1.0' encoding='iso-8859-1'?><t>cafe</t>".to_vec(),
+                None,
+                "windows-1252",
+                "cafe",
+            ),
         ];
         let mut names: Vec<_> = cases.iter().map(|c| c.0).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), cases.len(), "case names must be unique");
         for (name, bytes, hint, encoding, expected) in cases {
-            let decoded = sniff::decode(&bytes, hint, false).unwrap_or_else(|e| panic!("case {name:?}: {e}"));
+            let decoded =
+                sniff::decode(&bytes, hint, false).unwrap_or_else(|e| panic!("case {name:?}: {e}"));
             assert_eq!(decoded.encoding, encoding, "case {name:?}");
-            assert!(decoded.text.contains(expected), "case {name:?}: {:?}", decoded.text);
-            assert!(!decoded.text.starts_with('\u{FEFF}'), "case {name:?}: BOM kept");
+            assert!(
+                decoded.text.contains(expected),
+                "case {name:?}: {:?}",
+                decoded.text
+            );
+            assert!(
+                !decoded.text.starts_with('\u{FEFF}'),
+                "case {name:?}: BOM kept"
+            );
         }
     }
 
     #[test]
     fn sniffing_refusals() {
-        let mismatch = sniff::decode(&utf16le("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss/>"), None, false);
+        let mismatch = sniff::decode(
+            &utf16le("<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss/>"),
+            None,
+            false,
+        );
         assert!(
             matches!(&mismatch, Err(ParseError::EncodingMismatch { detected: "UTF-16LE", declared }) if declared == "UTF-8"),
             "{mismatch:?}"
         );
-        let replacement = sniff::decode(b"<?xml version='1.0' encoding='iso-2022-kr'?><rss/>", None, false);
+        let replacement = sniff::decode(
+            b"<?xml version='1.0' encoding='iso-2022-kr'?><rss/>",
+            None,
+            false,
+        );
         assert_eq!(
             replacement.map(|d| d.text).unwrap_err().to_string(),
             "unsupported or invalid encoding \"iso-2022-kr\""
@@ -1826,22 +2479,44 @@ mod tests {
     #[test]
     fn html_meta_charset_only_for_documents() {
         let page = b"<html><head><meta charset=\"windows-1251\"></head><body>\xCF\xF0\xE8\xE2\xE5\xF2</body></html>";
-        assert!(sniff::decode(page, None, true).map(|d| d.text).unwrap_or_default().contains("Привет"));
-        assert_eq!(sniff::decode(page, None, false).map(|d| d.encoding).ok(), Some("windows-1252"));
+        assert!(
+            sniff::decode(page, None, true)
+                .map(|d| d.text)
+                .unwrap_or_default()
+                .contains("Привет")
+        );
+        assert_eq!(
+            sniff::decode(page, None, false).map(|d| d.encoding).ok(),
+            Some("windows-1252")
+        );
     }
 
     #[test]
     fn declared_encoding_parsing() {
         let cases: &[(&[u8], Option<&str>)] = &[
-            (b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>", Some("ISO-8859-1")),
-            (b"<?xml version='1.0' encoding = 'koi8-r' standalone='yes'?>", Some("koi8-r")),
-            (b"<!-- c -->\n<?xml version=\"1.0\" encoding=\"big5\"?>", Some("big5")),
+            (
+                b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>",
+                Some("ISO-8859-1"),
+            ),
+            (
+                b"<?xml version='1.0' encoding = 'koi8-r' standalone='yes'?>",
+                Some("koi8-r"),
+            ),
+            (
+                b"<!-- c -->\n<?xml version=\"1.0\" encoding=\"big5\"?>",
+                Some("big5"),
+            ),
             (b"<?xml version=\"1.0\"?><rss encoding=\"x\">", None),
             (b"<?xml-stylesheet href=\"s.xsl\"?>", None),
             (b"<rss/>", None),
         ];
         for (bytes, expected) in cases {
-            assert_eq!(sniff::declared_encoding(bytes).as_deref(), *expected, "{:?}", String::from_utf8_lossy(bytes));
+            assert_eq!(
+                sniff::declared_encoding(bytes).as_deref(),
+                *expected,
+                "{:?}",
+                String::from_utf8_lossy(bytes)
+            );
         }
     }
 
@@ -1851,7 +2526,10 @@ mod tests {
             ("Before\0After", "BeforeAfter"),
             ("ab\u{8}cd\u{B}\u{C}\u{1F}", "abcd"),
             ("tab\tcr\rlf\n", "tab\tcr\rlf\n"),
-            ("don\u{92}t \u{93}q\u{94} \u{80}5", "don\u{2019}t \u{201C}q\u{201D} €5"),
+            (
+                "don\u{92}t \u{93}q\u{94} \u{80}5",
+                "don\u{2019}t \u{201C}q\u{201D} €5",
+            ),
             ("undefined \u{81}\u{8D}\u{8F}\u{90}\u{9D}c1", "undefined c1"),
             ("nonchar\u{FFFE}\u{FFFF}", "nonchar"),
             ("clean", "clean"),
@@ -1955,8 +2633,14 @@ mod tests {
         assert_eq!(item.link.as_deref(), Some("http://example.com/1"));
         assert_eq!(item.guid.as_deref(), Some("tag:example.com,2004:1"));
         assert_eq!(item.authors, vec!["Ann".to_owned()]);
-        assert_eq!(item.published.map(|d| d.to_rfc3339()).as_deref(), Some("2004-01-02T10:00:00+00:00"));
-        assert_eq!(item.updated.map(|d| d.to_rfc3339()).as_deref(), Some("2004-01-03T10:00:00+00:00"));
+        assert_eq!(
+            item.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2004-01-02T10:00:00+00:00")
+        );
+        assert_eq!(
+            item.updated.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2004-01-03T10:00:00+00:00")
+        );
         assert_eq!(item.summary, "Short");
         assert_eq!(item.content, "Body text");
     }
@@ -1988,7 +2672,10 @@ mod tests {
         }
         let parsed = parse(r#"{"version": "1.1", "items": [{"id": 7, "tags": ["t", 2, {}], "content_html": "<p>x</p>"}]}"#).expect("parses");
         assert_eq!(parsed.items[0].guid.as_deref(), Some("7"));
-        assert_eq!(parsed.items[0].categories, vec!["t".to_owned(), "2".to_owned()]);
+        assert_eq!(
+            parsed.items[0].categories,
+            vec!["t".to_owned(), "2".to_owned()]
+        );
         assert_eq!(parsed.items[0].content, "x");
     }
 
@@ -2006,7 +2693,11 @@ mod tests {
             ("", false),
         ];
         for (version, expected) in cases {
-            assert_eq!(jsonfeed::is_supported_version(version), expected, "{version:?}");
+            assert_eq!(
+                jsonfeed::is_supported_version(version),
+                expected,
+                "{version:?}"
+            );
         }
     }
 
@@ -2032,6 +2723,7 @@ mod tests {
             ("plain text", b"Hello, world".to_vec(), "not a feed: plain text"),
             ("entity declarations", b"<!DOCTYPE rss [<!ENTITY a \"b\">]><rss>&a;</rss>".to_vec(), "document uses DTD entity declarations"),
             ("parameter entity", b"<!DOCTYPE feed [ %remote; ]><feed/>".to_vec(), "document uses DTD entity declarations"),
+            ("percent in an attribute default is no entity", b"<!DOCTYPE x [<!ATTLIST x w CDATA \"100%\">]><x/>".to_vec(), "not a feed: root element <x>"),
             ("too deep", deep.into_bytes(), "elements nested more than 512 deep"),
             ("truncated in a tag", b"<rss><channel><item att=\"x".to_vec(), "truncated document: the document ends inside a start tag"),
             ("truncated in an element", b"<rss><channel><item>".to_vec(), "truncated document: the document ends inside <item>"),
@@ -2053,7 +2745,10 @@ mod tests {
         ];
         for (name, bytes, expected) in cases {
             match parse_feed(&bytes, None, None) {
-                Ok(feed) => panic!("case {name:?}: expected an error, got {} items", feed.items.len()),
+                Ok(feed) => panic!(
+                    "case {name:?}: expected an error, got {} items",
+                    feed.items.len()
+                ),
                 Err(e) => assert!(e.to_string().starts_with(expected), "case {name:?}: {e}"),
             }
         }
@@ -2070,11 +2765,22 @@ mod tests {
         // feed-rs 3.0 panics (in quick-xml's DecodingReader) on a second XML
         // declaration naming another encoding; `parse_feed` removes it, so
         // feed the raw document to the contained call directly.
-        let doc = format!("{}{}", "<rss version=\"2.0\"><channel>", "<?xml version=\"1.0\" encoding=\"windows-1252\"?></channel></rss>");
+        let doc = format!(
+            "{}{}",
+            "<rss version=\"2.0\"><channel>",
+            "<?xml version=\"1.0\" encoding=\"windows-1252\"?></channel></rss>"
+        );
         let padded = doc.replace("<channel>", &format!("<channel>{}", " ".repeat(20_000)));
         let result = parse_contained(padded.as_bytes(), None);
-        assert!(matches!(result, Err(ParseError::Panicked)), "{:?}", result.map(|r| r.is_ok()));
-        assert_eq!(ParseError::Panicked.to_string(), "parser crashed on this document");
+        assert!(
+            matches!(result, Err(ParseError::Panicked)),
+            "{:?}",
+            result.map(|r| r.is_ok())
+        );
+        assert_eq!(
+            ParseError::Panicked.to_string(),
+            "parser crashed on this document"
+        );
         // ... and through the public API the same document parses.
         assert!(parse(&padded).is_ok());
     }
@@ -2093,7 +2799,11 @@ mod tests {
             ("http://[bad", None),
         ];
         for (href, expected) in cases {
-            assert_eq!(resolve_link(href, base.as_ref()).as_deref(), *expected, "href {href:?}");
+            assert_eq!(
+                resolve_link(href, base.as_ref()).as_deref(),
+                *expected,
+                "href {href:?}"
+            );
         }
         assert_eq!(resolve_link("/story/1", None), None);
         let huge = format!("https://e.com/{}", "a".repeat(MAX_LINK_BYTES));
@@ -2108,12 +2818,38 @@ mod tests {
             <entry xml:base="https://base.example/dir/"><title>b</title><link href="b"/></entry>
         </feed>"#;
         let own = parse(doc).expect("parses");
-        assert_eq!(own.items[0].link.as_deref(), Some("https://self.example/blog/a"));
-        assert_eq!(own.items[1].link.as_deref(), Some("https://base.example/dir/b"));
+        assert_eq!(
+            own.items[0].link.as_deref(),
+            Some("https://self.example/blog/a")
+        );
+        assert_eq!(
+            own.items[1].link.as_deref(),
+            Some("https://base.example/dir/b")
+        );
         let base = Url::parse("https://fetched.example/feed").ok();
         let fetched = parse_feed(doc.as_bytes(), None, base.as_ref()).expect("parses");
-        assert_eq!(fetched.items[0].link.as_deref(), Some("https://fetched.example/blog/a"));
-        assert_eq!(fetched.items[1].link.as_deref(), Some("https://base.example/dir/b"));
+        assert_eq!(
+            fetched.items[0].link.as_deref(),
+            Some("https://fetched.example/blog/a")
+        );
+        let file = Url::parse("file:///srv/feeds/feed.xml").ok();
+        let local = parse_feed(doc.as_bytes(), None, file.as_ref()).expect("parses");
+        assert_eq!(
+            local.items[0].link.as_deref(),
+            Some("https://self.example/blog/a")
+        );
+        assert_eq!(
+            fetched.items[1].link.as_deref(),
+            Some("https://base.example/dir/b")
+        );
+    }
+
+    #[test]
+    fn an_unparsable_xml_base_is_dropped_not_fatal() {
+        let doc = r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://exa mple.com/">
+            <entry xml:base="http://[bad/"><title>a</title><link href="https://e.com/a"/></entry></feed>"#;
+        let parsed = parse(doc).expect("parses");
+        assert_eq!(parsed.items[0].link.as_deref(), Some("https://e.com/a"));
     }
 
     #[test]
@@ -2127,7 +2863,10 @@ mod tests {
         let guids: Vec<_> = parsed.items.iter().map(|i| i.guid.as_deref()).collect();
         assert_eq!(guids, vec![None, Some("abc-1"), Some("https://e.com/2")]);
         let links: Vec<_> = parsed.items.iter().map(|i| i.link.as_deref()).collect();
-        assert_eq!(links, vec![Some("http://e.com/1"), None, Some("https://e.com/2")]);
+        assert_eq!(
+            links,
+            vec![Some("http://e.com/1"), None, Some("https://e.com/2")]
+        );
     }
 
     #[test]
@@ -2147,9 +2886,15 @@ mod tests {
         assert_eq!(item.title, "A & B");
         assert_eq!(item.summary, "First second");
         assert_eq!(item.content, "Head Body text");
-        assert_eq!(item.categories, vec!["World".to_owned(), "Europe".to_owned()]);
+        assert_eq!(
+            item.categories,
+            vec!["World".to_owned(), "Europe".to_owned()]
+        );
         assert_eq!(item.authors, vec!["Jane Doe".to_owned()]);
-        assert_eq!(item.published.map(|d| d.to_rfc3339()).as_deref(), Some("2025-01-06T10:00:00+00:00"));
+        assert_eq!(
+            item.published.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2025-01-06T10:00:00+00:00")
+        );
     }
 
     #[test]
@@ -2178,25 +2923,46 @@ mod tests {
     #[test]
     fn tokenizer_covers_the_constructs() {
         let doc = "<?xml version=\"1.0\"?><!DOCTYPE r [<!-- ] > --><!ELEMENT r ANY>]><r a='>' b=\"x\"><!-- c --><![CDATA[<no>]]>t&amp;<e/></r>";
-        let tokens: Vec<_> = xml::Tokenizer::new(doc, 0).collect::<Result<_, _>>().expect("tokenizes");
+        let tokens: Vec<_> = xml::Tokenizer::new(doc, 0)
+            .collect::<Result<_, _>>()
+            .expect("tokenizes");
         let kinds: Vec<&str> = tokens
             .iter()
             .map(|t| match t {
-                xml::Token::Start { self_closing: true, .. } => "empty",
+                xml::Token::Start {
+                    self_closing: true, ..
+                } => "empty",
                 xml::Token::Start { .. } => "start",
                 xml::Token::End { .. } => "end",
                 xml::Token::Text(_) => "text",
                 xml::Token::Opaque => "opaque",
                 xml::Token::Pi { .. } => "pi",
-                xml::Token::Doctype { subset: Some(_), .. } => "doctype+subset",
+                xml::Token::Doctype {
+                    subset: Some(_), ..
+                } => "doctype+subset",
                 xml::Token::Doctype { .. } => "doctype",
             })
             .collect();
-        assert_eq!(kinds, vec!["pi", "doctype+subset", "start", "opaque", "opaque", "text", "empty", "end"]);
-        let attrs = xml::attributes(doc, match &tokens[2] {
-            xml::Token::Start { range, .. } => range.clone(),
-            _ => 0..0,
-        });
+        assert_eq!(
+            kinds,
+            vec![
+                "pi",
+                "doctype+subset",
+                "start",
+                "opaque",
+                "opaque",
+                "text",
+                "empty",
+                "end"
+            ]
+        );
+        let attrs = xml::attributes(
+            doc,
+            match &tokens[2] {
+                xml::Token::Start { range, .. } => range.clone(),
+                _ => 0..0,
+            },
+        );
         let values: Vec<&str> = attrs.iter().map(|a| &doc[a.value.clone()]).collect();
         assert_eq!(values, vec![">", "x"]);
     }
@@ -2209,27 +2975,58 @@ mod tests {
         let items = parse_document(page, None, base.as_ref()).expect("html page");
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].title, "Page title");
-        assert_eq!(items[0].link.as_deref(), Some("https://news.example/canonical"));
+        assert_eq!(
+            items[0].link.as_deref(),
+            Some("https://news.example/canonical")
+        );
         assert_eq!(items[0].content, "Heading UN Security Council meets.");
 
-        let untitled = parse_document(b"<html><body><h1>Only heading</h1>text</body></html>", None, base.as_ref()).expect("html");
+        let untitled = parse_document(
+            b"<html><body><h1>Only heading</h1>text</body></html>",
+            None,
+            base.as_ref(),
+        )
+        .expect("html");
         assert_eq!(untitled[0].title, "Only heading");
-        assert_eq!(untitled[0].link.as_deref(), Some("https://news.example/story"));
+        assert_eq!(
+            untitled[0].link.as_deref(),
+            Some("https://news.example/story")
+        );
 
-        let sloppy = parse_document(b"<html><body><p>one<br>two</body>", None, None).expect("non-XML html");
+        let sloppy =
+            parse_document(b"<html><body><p>one<br>two</body>", None, None).expect("non-XML html");
         assert_eq!(sloppy[0].content, "one two");
 
-        let fragment = parse_document(b"<p>Russia &amp; Ukraine</p>", None, None).expect("fragment");
+        let fragment =
+            parse_document(b"<p>Russia &amp; Ukraine</p>", None, None).expect("fragment");
         assert_eq!(fragment[0].content, "Russia & Ukraine");
 
-        let text = parse_document("First line\n\nSecond  line\nthird\n".as_bytes(), None, None).expect("text");
-        assert_eq!((text[0].title.as_str(), text[0].content.as_str()), ("First line", "Second line third"));
+        let text = parse_document("First line\n\nSecond  line\nthird\n".as_bytes(), None, None)
+            .expect("text");
+        assert_eq!(
+            (text[0].title.as_str(), text[0].content.as_str()),
+            ("First line", "Second line third")
+        );
 
-        let feed_items = parse_document(feed("<item><title>a</title></item><item><title>b</title></item>").as_bytes(), None, None).expect("feed");
+        let feed_items = parse_document(
+            feed("<item><title>a</title></item><item><title>b</title></item>").as_bytes(),
+            None,
+            None,
+        )
+        .expect("feed");
         assert_eq!(feed_items.len(), 2);
 
-        assert!(matches!(parse_document(b"<rss><channel>", None, None), Err(ParseError::Truncated(_))));
-        assert!(matches!(parse_document(b"<note/>", None, None), Err(ParseError::UnknownRoot { .. })));
-        assert!(matches!(parse_document(b"  ", None, None), Err(ParseError::Empty)));
+        assert!(matches!(
+            parse_document(b"<rss><channel>", None, None),
+            Err(ParseError::Truncated(_))
+        ));
+        assert!(matches!(
+            parse_document(b"<note/>", None, None),
+            Err(ParseError::UnknownRoot { .. })
+        ));
+        assert!(matches!(
+            parse_document(b"  ", None, None),
+            Err(ParseError::Empty)
+        ));
     }
 }

@@ -76,7 +76,10 @@ pub(crate) fn extract_html_page(html: &str) -> HtmlPage {
     if needs_flat_path(html) {
         let flat = flat_text(html);
         return HtmlPage {
-            title: flat.title.map(|t| decode_text(&t)).filter(|t| !t.is_empty()),
+            title: flat
+                .title
+                .map(|t| decode_text(&t))
+                .filter(|t| !t.is_empty()),
             body_text: collapse_whitespace(&flat.text),
             ..HtmlPage::default()
         };
@@ -125,7 +128,10 @@ pub(crate) fn extract_html_page(html: &str) -> HtmlPage {
                     .or_else(|| value.attr("itemprop"))
                     .unwrap_or("")
                     .to_ascii_lowercase();
-                let content = value.attr("content").map(collapse_whitespace).filter(|c| !c.is_empty());
+                let content = value
+                    .attr("content")
+                    .map(collapse_whitespace)
+                    .filter(|c| !c.is_empty());
                 let Some(content) = content else { continue };
                 match key.as_str() {
                     "og:url" if og_url.is_none() => og_url = Some(content),
@@ -412,7 +418,10 @@ fn flat_text(html: &str) -> FlatText {
             }
         }
     }
-    FlatText { text: decode_text(&escaped), title }
+    FlatText {
+        text: decode_text(&escaped),
+        title,
+    }
 }
 
 /// Append `text` with every '<' escaped: the result goes back through
@@ -447,10 +456,18 @@ fn decode_text(text: &str) -> String {
 enum Piece<'a> {
     Text(&'a str),
     /// A start tag; `name` is lower-cased.
-    Start { name: String, self_closing: bool },
-    End { name: String },
+    Start {
+        name: String,
+        self_closing: bool,
+    },
+    End {
+        name: String,
+    },
     /// A raw-text element (script, style, title, ...) with its content.
-    Skipped { name: String, content: &'a str },
+    Skipped {
+        name: String,
+        content: &'a str,
+    },
 }
 
 /// A forgiving HTML tokenizer: comments, doctypes and processing
@@ -517,8 +534,10 @@ impl<'a> Iterator for HtmlPieces<'a> {
                 return Some(Piece::Text(&html[start..end]));
             }
             let rest = &html[start..];
-            if rest.starts_with("<!--") {
-                self.pos = rest[4..].find("-->").map_or(html.len(), |i| start + 4 + i + 3);
+            if let Some(comment) = rest.strip_prefix("<!--") {
+                self.pos = comment
+                    .find("-->")
+                    .map_or(html.len(), |i| start + 4 + i + 3);
                 continue;
             }
             if rest.starts_with("<!") || rest.starts_with("<?") {
@@ -571,7 +590,9 @@ fn find_end_tag(haystack: &str, name: &str) -> Option<usize> {
     while let Some(i) = haystack[from..].find("</") {
         let at = from + i;
         let candidate = &bytes[at + 2..];
-        if candidate.len() >= name.len() && candidate[..name.len()].eq_ignore_ascii_case(name.as_bytes()) {
+        if candidate.len() >= name.len()
+            && candidate[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+        {
             return Some(at);
         }
         from = at + 2;
@@ -586,30 +607,94 @@ mod tests {
 
     /// (case name, input, expected output)
     const HTML_TO_TEXT: &[(&str, &str, &str)] = &[
-        ("plain text passes through", "Security Council meets", "Security Council meets"),
+        (
+            "plain text passes through",
+            "Security Council meets",
+            "Security Council meets",
+        ),
         ("whitespace runs collapse", "  a\t\tb \n\n c  ", "a b c"),
-        ("named entities decode", "AT&amp;T &lt;b&gt; caf&eacute; &hellip;", "AT&T <b> café …"),
-        ("numeric entities decode", "&#8216;quoted&#8217; &#x20AC;5", "\u{2018}quoted\u{2019} €5"),
-        ("html5-only named entity", "&NotNestedGreaterGreater; &bigstar;", "\u{2AA2}\u{338} \u{2605}"),
+        (
+            "named entities decode",
+            "AT&amp;T &lt;b&gt; caf&eacute; &hellip;",
+            "AT&T <b> café …",
+        ),
+        (
+            "numeric entities decode",
+            "&#8216;quoted&#8217; &#x20AC;5",
+            "\u{2018}quoted\u{2019} €5",
+        ),
+        (
+            "html5-only named entity",
+            "&NotNestedGreaterGreater; &bigstar;",
+            "\u{2AA2}\u{338} \u{2605}",
+        ),
         ("nbsp is whitespace", "a&nbsp;&nbsp;b", "a b"),
-        ("inline tags do not add spaces", "<b>Bold</b>face and <em>em</em>phasis", "Boldface and emphasis"),
-        ("paragraphs separate words", "<p>one</p><p>two</p>", "one two"),
-        ("br separates words", "line<br>break<br/>again", "line break again"),
-        ("list items separate words", "<ul><li>alpha</li><li>beta</li></ul>", "alpha beta"),
-        ("headings and divs separate words", "<h1>Title</h1><div>body</div>text", "Title body text"),
-        ("table cells separate words", "<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>", "a b c"),
-        ("script is dropped", "before<script>var x = '<p>hidden</p>';</script>after", "beforeafter"),
-        ("style is dropped", "<style>p { color: red }</style>visible", "visible"),
-        ("head is dropped", "<html><head><title>T</title><meta name=x content=y></head><body>B</body></html>", "B"),
+        (
+            "inline tags do not add spaces",
+            "<b>Bold</b>face and <em>em</em>phasis",
+            "Boldface and emphasis",
+        ),
+        (
+            "paragraphs separate words",
+            "<p>one</p><p>two</p>",
+            "one two",
+        ),
+        (
+            "br separates words",
+            "line<br>break<br/>again",
+            "line break again",
+        ),
+        (
+            "list items separate words",
+            "<ul><li>alpha</li><li>beta</li></ul>",
+            "alpha beta",
+        ),
+        (
+            "headings and divs separate words",
+            "<h1>Title</h1><div>body</div>text",
+            "Title body text",
+        ),
+        (
+            "table cells separate words",
+            "<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>",
+            "a b c",
+        ),
+        (
+            "script is dropped",
+            "before<script>var x = '<p>hidden</p>';</script>after",
+            "beforeafter",
+        ),
+        (
+            "style is dropped",
+            "<style>p { color: red }</style>visible",
+            "visible",
+        ),
+        (
+            "head is dropped",
+            "<html><head><title>T</title><meta name=x content=y></head><body>B</body></html>",
+            "B",
+        ),
         ("comments are dropped", "a<!-- hidden -->b", "ab"),
         (
             "attribute values never leak",
             r#"<a href="http://evil.example/" title="TITLE">link</a><img alt="ALT" src="x.png">"#,
             "link",
         ),
-        ("attribute with a > inside", r#"<span data-x="a>b">text</span>"#, "text"),
-        ("escaped markup decodes to text, once", "&amp;lt;b&amp;gt;", "&lt;b&gt;"),
-        ("lone ampersand and angle bracket", "Q&A: a < b", "Q&A: a < b"),
+        (
+            "attribute with a > inside",
+            r#"<span data-x="a>b">text</span>"#,
+            "text",
+        ),
+        (
+            "escaped markup decodes to text, once",
+            "&amp;lt;b&amp;gt;",
+            "&lt;b&gt;",
+        ),
+        (
+            "lone ampersand and angle bracket",
+            "Q&A: a < b",
+            "Q&A: a < b",
+        ),
         ("empty input", "", ""),
         ("only markup", "<p><br></p>", ""),
         ("cdata-looking text in html", "x <![CDATA[y]]> z", "x z"),
@@ -662,7 +747,9 @@ mod tests {
             ("deep list", "<ul><li>".repeat(20_000) + "deep text"),
             (
                 "reopened formatting",
-                (0..2_000).map(|i| format!("<b id={i}>")).collect::<String>()
+                (0..2_000)
+                    .map(|i| format!("<b id={i}>"))
+                    .collect::<String>()
                     + "</p><p>deep text</p>"
                     + &"<p>x</p>".repeat(20_000),
             ),
@@ -671,14 +758,23 @@ mod tests {
             assert!(needs_flat_path(&input), "case {name}");
             let started = Instant::now();
             let text = html_to_text(&input);
-            assert!(text.starts_with("deep text"), "case {name}: {:?}", &text[..text.len().min(40)]);
-            assert!(started.elapsed() < Duration::from_secs(5), "case {name} took {:?}", started.elapsed());
+            assert!(
+                text.starts_with("deep text"),
+                "case {name}: {:?}",
+                &text[..text.len().min(40)]
+            );
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "case {name} took {:?}",
+                started.elapsed()
+            );
         }
     }
 
     #[test]
     fn ordinary_html_takes_the_tree_path() {
-        let html = "<div><p>Hello <b>world</b></p><ul><li><a href='x'>link</a></li></ul></div>".repeat(50);
+        let html =
+            "<div><p>Hello <b>world</b></p><ul><li><a href='x'>link</a></li></ul></div>".repeat(50);
         assert!(!needs_flat_path(&html));
     }
 
@@ -705,7 +801,9 @@ mod tests {
 
     #[test]
     fn html_page_extraction_falls_back_to_og_url() {
-        let page = extract_html_page(r#"<html><head><meta property="og:url" content="https://e.com/a"></head><body>x</body></html>"#);
+        let page = extract_html_page(
+            r#"<html><head><meta property="og:url" content="https://e.com/a"></head><body>x</body></html>"#,
+        );
         assert_eq!(page.canonical.as_deref(), Some("https://e.com/a"));
     }
 

@@ -20,7 +20,10 @@
 //! rules posted by a pattern that occurred (the candidates) are then looked
 //! at: keyword and person rules match when any of their patterns occurred,
 //! country rules when a name of the country occurred outside a longer place
-//! name, and queries are evaluated on the set of patterns that occurred.
+//! name, and queries are evaluated on the set of patterns that occurred. A
+//! query is posted only under a set of its terms one of which must occur for
+//! it to be true (the idea of Lucene Monitor's presearcher), so its common
+//! words and its NOT terms don't make it a candidate for every article.
 //!
 //! Rules are kept in the order they were added (their slot); hits are sorted
 //! by rule id at the end, so that a later issue can add and remove single
@@ -165,7 +168,10 @@ impl Pattern {
     /// Whether words `start..end` of `tokens` are spelled as required.
     fn accepts(&self, tokens: &Tokens, start: usize, end: usize) -> bool {
         let words = &tokens.tokens[start..end];
-        words.iter().zip(self.case.iter()).all(|(t, req)| req.accepts(t.shape))
+        words
+            .iter()
+            .zip(self.case.iter())
+            .all(|(t, req)| req.accepts(t.shape))
             && words
                 .iter()
                 .skip(1)
@@ -231,7 +237,10 @@ impl Matcher {
         let body = match spec.parsed() {
             Parsed::Keyword(p) => Body::AnyOf(vec![self.intern_for_rule(p, slot)]),
             Parsed::Person(phrases) => {
-                let mut ids: Vec<u32> = phrases.iter().map(|p| self.intern_for_rule(p, slot)).collect();
+                let mut ids: Vec<u32> = phrases
+                    .iter()
+                    .map(|p| self.intern_for_rule(p, slot))
+                    .collect();
                 ids.sort_unstable();
                 ids.dedup();
                 Body::AnyOf(ids)
@@ -246,7 +255,7 @@ impl Matcher {
             Parsed::Query(expr) => {
                 let expr: Expr<u32> = match expr
                     .clone()
-                    .try_map::<u32, std::convert::Infallible>(&mut |p| Ok(self.intern_for_rule(&p, slot)))
+                    .try_map::<u32, std::convert::Infallible>(&mut |p| Ok(self.intern(&p)))
                 {
                     Ok(e) => e,
                     Err(never) => match never {},
@@ -262,7 +271,25 @@ impl Matcher {
                     v.sort_unstable();
                     v.dedup();
                 }
-                Body::Query { expr, positive, all }
+                // Post the rule only under terms one of which must occur for
+                // the query to be true, so that a common word in one branch
+                // (`grain AND …`) does not make it a candidate everywhere.
+                // Parsing refused queries true of an empty text, so such a
+                // set exists; `all` is a safe fallback regardless.
+                let posted =
+                    required_terms(&expr, false, &|p| self.patterns[p as usize].case.len())
+                        .unwrap_or_else(|| all.clone());
+                for &p in &posted {
+                    let rules = &mut self.patterns[p as usize].rules;
+                    if rules.last() != Some(&slot) {
+                        rules.push(slot);
+                    }
+                }
+                Body::Query {
+                    expr,
+                    positive,
+                    all,
+                }
             }
         };
         self.rules.push(CompiledRule { id: rule_id, body });
@@ -336,7 +363,12 @@ impl Matcher {
         if occurrences.is_empty() {
             return Vec::new();
         }
-        let by_pattern = Postings::new(occurrences.iter().enumerate().map(|(i, o)| (o.pattern, to_u32(i))));
+        let by_pattern = Postings::new(
+            occurrences
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (o.pattern, to_u32(i))),
+        );
         let by_country = Postings::new(self.countries_in(&occurrences));
 
         let mut candidates: Vec<u32> = Vec::new();
@@ -353,6 +385,9 @@ impl Matcher {
 
         let mut hits: Vec<(i64, u32, Hit)> = Vec::new();
         let mut found: Vec<u32> = Vec::new();
+        // Many rules match through the same occurrences (every
+        // `country:Russia` of every chat): explain each set once.
+        let mut explained: HashMap<Vec<u32>, Hit, FxBuildHasher> = HashMap::default();
         for slot in candidates {
             let rule = &self.rules[slot as usize];
             found.clear();
@@ -363,7 +398,11 @@ impl Matcher {
                     }
                 }
                 Body::Country(c) => found.extend(by_country.get(u32::from(*c))),
-                Body::Query { expr, positive, all } => {
+                Body::Query {
+                    expr,
+                    positive,
+                    all,
+                } => {
                     if !expr.eval(&mut |p| by_pattern.get(*p).next().is_some()) {
                         continue;
                     }
@@ -382,7 +421,19 @@ impl Matcher {
             if found.is_empty() {
                 continue;
             }
-            let hit = explain_hit(rule.id, article, &tokens, &occurrences, &mut found);
+            found.sort_unstable();
+            found.dedup();
+            let hit = match explained.get(&found) {
+                Some(known) => Hit {
+                    rule_id: rule.id,
+                    ..known.clone()
+                },
+                None => {
+                    let hit = explain_hit(rule.id, article, &tokens, &occurrences, &found);
+                    explained.insert(found.clone(), hit.clone());
+                    hit
+                }
+            };
             hits.push((rule.id, slot, hit));
         }
         hits.sort_by_key(|(id, slot, _)| (*id, *slot));
@@ -417,7 +468,12 @@ impl Matcher {
                 if end >= n || tokens.tokens[end].field != field || ids[end] == NONE {
                     break;
                 }
-                node = self.dict.edges.get(&(node, ids[end])).copied().unwrap_or(NONE);
+                node = self
+                    .dict
+                    .edges
+                    .get(&(node, ids[end]))
+                    .copied()
+                    .unwrap_or(NONE);
                 end += 1;
             }
         }
@@ -445,6 +501,44 @@ impl Matcher {
             out.extend(countries.iter().map(|&c| (u32::from(c), to_u32(i))));
         }
         out
+    }
+}
+
+/// Patterns at least one of which occurs whenever `expr` (negated if
+/// `negated`) is true, or `None` if it can be true with none of its terms.
+/// Where an AND offers a choice, the most selective part is taken: the one
+/// whose least specific term has the most words (phrases are rarer than
+/// words), then the one with fewer terms.
+fn required_terms(
+    expr: &Expr<u32>,
+    negated: bool,
+    words: &impl Fn(u32) -> usize,
+) -> Option<Vec<u32>> {
+    // NOT pushed inwards: NOT (a AND b) = NOT a OR NOT b, and so on.
+    let (parts, all_of) = match (expr, negated) {
+        (Expr::Term(p), false) => return Some(vec![*p]),
+        (Expr::Term(_), true) => return None,
+        (Expr::Not(inner), _) => return required_terms(inner, !negated, words),
+        (Expr::And(parts), false) | (Expr::Or(parts), true) => (parts, true),
+        (Expr::Or(parts), false) | (Expr::And(parts), true) => (parts, false),
+    };
+    let sets = parts.iter().map(|p| required_terms(p, negated, words));
+    if all_of {
+        // Conjunction: any one part's set will do; take the most selective.
+        let score = |set: &Vec<u32>| {
+            let least = set.iter().map(|&p| words(p)).min().unwrap_or(0);
+            (least, std::cmp::Reverse(set.len()))
+        };
+        sets.flatten().max_by_key(score)
+    } else {
+        // Disjunction: every part must contribute.
+        let mut union = Vec::new();
+        for set in sets {
+            union.extend(set?);
+        }
+        union.sort_unstable();
+        union.dedup();
+        Some(union)
     }
 }
 
@@ -481,20 +575,22 @@ impl Postings {
     /// Occurrence indices for `key`.
     fn get(&self, key: u32) -> impl Iterator<Item = u32> + '_ {
         let from = self.0.partition_point(|(k, _)| *k < key);
-        self.0[from..].iter().take_while(move |(k, _)| *k == key).map(|(_, o)| *o)
+        self.0[from..]
+            .iter()
+            .take_while(move |(k, _)| *k == key)
+            .map(|(_, o)| *o)
     }
 }
 
-/// The [`Hit`] of one rule: `found` holds the indices of its occurrences.
+/// The [`Hit`] of one rule: `found` holds the indices of its occurrences,
+/// sorted and without repeats.
 fn explain_hit(
     rule_id: i64,
     article: &Article,
     tokens: &Tokens,
     occurrences: &[Occurrence],
-    found: &mut Vec<u32>,
+    found: &[u32],
 ) -> Hit {
-    found.sort_unstable();
-    found.dedup();
     let mine: Vec<Occurrence> = found.iter().map(|&i| occurrences[i as usize]).collect();
     // A shorter match inside a longer one of the same rule (`Cleverly` in
     // `James Cleverly`) adds nothing to the explanation.
@@ -506,7 +602,13 @@ fn explain_hit(
     spans.sort_unstable();
     spans.dedup();
 
-    let field_text = |field: u8| if field == TITLE { article.title } else { article.body };
+    let field_text = |field: u8| {
+        if field == TITLE {
+            article.title
+        } else {
+            article.body
+        }
+    };
     let located: Vec<(u8, std::ops::Range<usize>)> = spans
         .iter()
         .map(|&(start, end)| {
@@ -525,7 +627,11 @@ fn explain_hit(
     }
     // The snippet comes from the body when the body matched: alerts show the
     // headline anyway, and the body says more about the match.
-    let snippet_field = if located.iter().any(|(f, _)| *f == BODY) { BODY } else { TITLE };
+    let snippet_field = if located.iter().any(|(f, _)| *f == BODY) {
+        BODY
+    } else {
+        TITLE
+    };
     let in_field: Vec<std::ops::Range<usize>> = located
         .iter()
         .filter(|(f, _)| *f == snippet_field)
@@ -604,5 +710,66 @@ impl Hasher for FxHasher {
 
     fn finish(&self) -> u64 {
         self.hash
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(p: u32) -> Expr<u32> {
+        Expr::Term(p)
+    }
+
+    fn not(e: Expr<u32>) -> Expr<u32> {
+        Expr::Not(Box::new(e))
+    }
+
+    /// Patterns 0..10 are one word long, 10.. are two words.
+    fn words(p: u32) -> usize {
+        if p < 10 { 1 } else { 2 }
+    }
+
+    #[test]
+    fn queries_are_posted_under_terms_that_must_occur() {
+        let cases: &[(&str, Expr<u32>, Option<Vec<u32>>)] = &[
+            ("term", t(1), Some(vec![1])),
+            ("not_alone", not(t(1)), None),
+            ("double_not", not(not(t(1))), Some(vec![1])),
+            (
+                "or_needs_all_parts",
+                Expr::Or(vec![t(1), t(2)]),
+                Some(vec![1, 2]),
+            ),
+            ("or_with_not_part", Expr::Or(vec![t(1), not(t(2))]), None),
+            (
+                "and_takes_the_phrase",
+                Expr::And(vec![t(1), t(10)]),
+                Some(vec![10]),
+            ),
+            (
+                "and_skips_not",
+                Expr::And(vec![t(1), not(t(2))]),
+                Some(vec![1]),
+            ),
+            (
+                "and_prefers_smaller_set",
+                Expr::And(vec![Expr::Or(vec![t(1), t(2)]), t(3)]),
+                Some(vec![3]),
+            ),
+            (
+                "brief_example",
+                Expr::And(vec![t(10), Expr::Or(vec![t(1), t(2)]), not(t(3))]),
+                Some(vec![10]),
+            ),
+            (
+                "de_morgan",
+                not(Expr::And(vec![not(t(1)), not(t(2))])),
+                Some(vec![1, 2]),
+            ),
+        ];
+        for (name, expr, want) in cases {
+            assert_eq!(required_terms(expr, false, &words), *want, "case {name}");
+        }
     }
 }

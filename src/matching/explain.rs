@@ -81,7 +81,10 @@ pub(crate) fn snippet(text: &str, first: Range<usize>, highlights: &[Range<usize
     if end < text.len() {
         out.push('…');
     }
-    Snippet { text: out, highlights }
+    Snippet {
+        text: out,
+        highlights,
+    }
 }
 
 /// Byte window of about [`SNIPPET_CHARS`] characters holding `first`, with
@@ -89,7 +92,11 @@ pub(crate) fn snippet(text: &str, first: Range<usize>, highlights: &[Range<usize
 /// boundaries (or at the match itself when a side has no boundary).
 fn window(text: &str, first: Range<usize>) -> (usize, usize) {
     let mut start = first.start;
-    for (i, _) in text[..first.start].char_indices().rev().take(CONTEXT_BEFORE) {
+    for (i, _) in text[..first.start]
+        .char_indices()
+        .rev()
+        .take(CONTEXT_BEFORE)
+    {
         start = i;
     }
     let mut end = start;
@@ -101,7 +108,11 @@ fn window(text: &str, first: Range<usize>) -> (usize, usize) {
     end = end.max(first.end);
     // Near the end of the text, use the room before the match instead.
     if taken < SNIPPET_CHARS {
-        for (i, _) in text[..start].char_indices().rev().take(SNIPPET_CHARS - taken) {
+        for (i, _) in text[..start]
+            .char_indices()
+            .rev()
+            .take(SNIPPET_CHARS - taken)
+        {
             start = i;
         }
     }

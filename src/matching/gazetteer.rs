@@ -181,7 +181,10 @@ impl Gazetteer {
                 names.push((key, name, id));
             }
             for code in [c.code, c.code3] {
-                by_key.entry(code.to_lowercase()).or_default().push((PRIORITY_CODE, id));
+                by_key
+                    .entry(code.to_lowercase())
+                    .or_default()
+                    .push((PRIORITY_CODE, id));
             }
             let mut own: Vec<Phrase> = Vec::new();
             for p in c.match_names().filter_map(proper_phrase) {
@@ -191,7 +194,11 @@ impl Gazetteer {
             }
             phrases.push(own);
         }
-        let blockers = NOT_COUNTRIES.iter().copied().filter_map(proper_phrase).collect();
+        let blockers = NOT_COUNTRIES
+            .iter()
+            .copied()
+            .filter_map(proper_phrase)
+            .collect();
         Gazetteer {
             countries,
             by_key,
@@ -206,7 +213,9 @@ impl Gazetteer {
     pub fn lookup(&self, name: &str) -> Result<CountryId, RuleError> {
         let key = lookup_key(name);
         if key.is_empty() {
-            return Err(RuleError::NothingToMatch { text: name.to_string() });
+            return Err(RuleError::NothingToMatch {
+                text: name.to_string(),
+            });
         }
         let Some(found) = self.by_key.get(&key) else {
             return Err(RuleError::UnknownCountry {
@@ -215,14 +224,21 @@ impl Gazetteer {
             });
         };
         let best = found.iter().map(|(p, _)| *p).min().unwrap_or(PRIORITY_CODE);
-        let mut ids: Vec<CountryId> = found.iter().filter(|(p, _)| *p == best).map(|(_, id)| *id).collect();
+        let mut ids: Vec<CountryId> = found
+            .iter()
+            .filter(|(p, _)| *p == best)
+            .map(|(_, id)| *id)
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         match ids.as_slice() {
             [id] => Ok(*id),
             _ => Err(RuleError::AmbiguousCountry {
                 name: name.to_string(),
-                candidates: ids.iter().map(|id| self.countries[usize::from(*id)].common.to_string()).collect(),
+                candidates: ids
+                    .iter()
+                    .map(|id| self.countries[usize::from(*id)].common.to_string())
+                    .collect(),
             }),
         }
     }
@@ -265,7 +281,10 @@ pub(crate) mod tests {
 
     #[test]
     fn embedded_table_loads_completely() {
-        let rows = TABLE.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
+        let rows = TABLE
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .count();
         assert_eq!(get().countries.len(), rows, "no malformed lines");
         assert_eq!(rows, 250);
     }
@@ -335,22 +354,33 @@ pub(crate) mod tests {
 
     #[test]
     fn unknown_names_suggest_up_to_three_close_ones() {
-        let RuleError::UnknownCountry { suggestions, .. } = get().lookup("Ukrane").expect_err("typo") else {
+        let RuleError::UnknownCountry { suggestions, .. } =
+            get().lookup("Ukrane").expect_err("typo")
+        else {
             panic!("unknown country");
         };
         assert_eq!(suggestions.first().map(String::as_str), Some("Ukraine"));
         assert!(suggestions.len() <= 3);
-        let RuleError::UnknownCountry { suggestions, .. } = get().lookup("Untied Kingdom").expect_err("typo") else {
+        let RuleError::UnknownCountry { suggestions, .. } =
+            get().lookup("Untied Kingdom").expect_err("typo")
+        else {
             panic!("unknown country");
         };
-        assert_eq!(suggestions.first().map(String::as_str), Some("United Kingdom"));
+        assert_eq!(
+            suggestions.first().map(String::as_str),
+            Some("United Kingdom")
+        );
     }
 
     #[test]
     fn curated_names_are_in_and_out() {
         let g = get();
         let names = |code: &str| -> Vec<&str> {
-            let c = g.countries.iter().find(|c| c.code == code).expect("country");
+            let c = g
+                .countries
+                .iter()
+                .find(|c| c.code == code)
+                .expect("country");
             c.match_names().collect()
         };
         assert!(names("GB").contains(&"UK"));
@@ -363,18 +393,28 @@ pub(crate) mod tests {
         assert!(!names("AE").contains(&"Emirates"), "the airline");
         assert!(!names("TF").contains(&"French"), "French is France");
         assert!(names("FR").contains(&"French"));
-        assert!(!names("KR").iter().any(|n| n.contains(',')), "inverted forms dropped");
+        assert!(
+            !names("KR").iter().any(|n| n.contains(',')),
+            "inverted forms dropped"
+        );
     }
 
     /// The source file the table is derived from, if this checkout has it.
     fn source_path() -> std::path::PathBuf {
         match std::env::var_os("WIREWATCH_GAZETTEER_SOURCE") {
             Some(p) => p.into(),
-            None => concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/gazetteer/countries_mledoze.json").into(),
+            None => concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../shared/data/gazetteer/countries_mledoze.json"
+            )
+            .into(),
         }
     }
 
-    const TABLE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/gazetteer/countries.tsv");
+    const TABLE_PATH: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/gazetteer/countries.tsv"
+    );
 
     /// Rebuilds `assets/gazetteer/countries.tsv` from the shared source:
     /// `cargo test --lib matching::gazetteer::tests::regenerate_table -- --ignored`.
@@ -450,7 +490,10 @@ pub(crate) mod tests {
             ("FI", &["Finns"]),
             ("SE", &["Swede", "Swedes"]),
             ("TR", &["Turk", "Turks"]),
-            ("FR", &["Frenchman", "Frenchmen", "Frenchwoman", "Frenchwomen"]),
+            (
+                "FR",
+                &["Frenchman", "Frenchmen", "Frenchwoman", "Frenchwomen"],
+            ),
             ("NL", &["Dutchman", "Dutchmen", "Dutchwoman", "Dutchwomen"]),
             ("IE", &["Irishman", "Irishmen", "Irishwoman", "Irishwomen"]),
         ];
@@ -461,7 +504,9 @@ pub(crate) mod tests {
         fn plural(demonym: &str) -> Option<String> {
             let last = demonym.rsplit([' ', '-']).next().unwrap_or(demonym);
             let same = INVARIANT.contains(&last)
-                || ["ese", "ic", "s", "sh", "x", "z"].iter().any(|end| last.ends_with(end));
+                || ["ese", "ic", "s", "sh", "x", "z"]
+                    .iter()
+                    .any(|end| last.ends_with(end));
             (!same).then(|| format!("{demonym}s"))
         }
 
@@ -477,7 +522,10 @@ pub(crate) mod tests {
             if SHORT_NAMES.contains(&name) {
                 return Some(name.to_string());
             }
-            let name = name.strip_prefix("The ").or_else(|| name.strip_prefix("the ")).unwrap_or(name);
+            let name = name
+                .strip_prefix("The ")
+                .or_else(|| name.strip_prefix("the "))
+                .unwrap_or(name);
             let dropped = name == cca2
                 || (name.is_ascii() && letters(name) <= 2)
                 || name.contains([',', '(', '\t', '|'])

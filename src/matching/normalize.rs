@@ -37,7 +37,11 @@ impl Normalized {
             return 0..0;
         }
         // The span holding byte `at` is the last one starting at or before it.
-        let holder = |at: usize| self.spans.partition_point(|(s, _)| *s <= at).saturating_sub(1);
+        let holder = |at: usize| {
+            self.spans
+                .partition_point(|(s, _)| *s <= at)
+                .saturating_sub(1)
+        };
         let first = &self.spans[holder(norm.start)].1;
         if norm.end <= norm.start {
             return first.start..first.start;
@@ -83,13 +87,18 @@ pub(crate) fn fold_char(c: char, emit: &mut impl FnMut(char)) {
         '\u{AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}' => return,
         // Typographic apostrophes, including the modifier letters used as
         // apostrophes in Ukrainian and Hawaiian/Samoan spellings.
-        '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{2032}' | '\u{02BB}' | '\u{02BC}' | '\u{00B4}'
-        | '\u{FF07}' => {
+        '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{2032}' | '\u{02BB}' | '\u{02BC}'
+        | '\u{00B4}' | '\u{FF07}' => {
             emit('\'');
             return;
         }
         // Hyphens and dashes of every width, and the minus sign.
-        '\u{2010}'..='\u{2015}' | '\u{2043}' | '\u{2212}' | '\u{FE58}' | '\u{FE63}' | '\u{FF0D}' => {
+        '\u{2010}'..='\u{2015}'
+        | '\u{2043}'
+        | '\u{2212}'
+        | '\u{FE58}'
+        | '\u{FE63}'
+        | '\u{FF0D}' => {
             emit('-');
             return;
         }
@@ -148,10 +157,18 @@ mod tests {
 
     /// (name, input, normalised)
     const CASES: &[(&str, &str, &str)] = &[
-        ("ascii_lowercased", "UN Security Council", "un security council"),
+        (
+            "ascii_lowercased",
+            "UN Security Council",
+            "un security council",
+        ),
         ("acute_removed", "Bogotá", "bogota"),
         ("decomposed_acute_removed", "Bogota\u{301}", "bogota"),
-        ("cedilla_and_circumflex", "Côte d'Ivoire Curaçao", "cote d'ivoire curacao"),
+        (
+            "cedilla_and_circumflex",
+            "Côte d'Ivoire Curaçao",
+            "cote d'ivoire curacao",
+        ),
         ("sharp_s_folded", "Straße", "strasse"),
         ("capital_sharp_s_folded", "STRAẞE", "strasse"),
         ("final_sigma", "ΟΔΥΣΣΕΥΣ", "οδυσσευσ"),

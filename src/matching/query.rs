@@ -47,8 +47,16 @@ impl<T> Expr<T> {
         Ok(match self {
             Expr::Term(t) => Expr::Term(f(t)?),
             Expr::Not(e) => Expr::Not(Box::new(e.try_map(f)?)),
-            Expr::And(es) => Expr::And(es.into_iter().map(|e| e.try_map(f)).collect::<Result<_, _>>()?),
-            Expr::Or(es) => Expr::Or(es.into_iter().map(|e| e.try_map(f)).collect::<Result<_, _>>()?),
+            Expr::And(es) => Expr::And(
+                es.into_iter()
+                    .map(|e| e.try_map(f))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Or(es) => Expr::Or(
+                es.into_iter()
+                    .map(|e| e.try_map(f))
+                    .collect::<Result<_, _>>()?,
+            ),
         })
     }
 
@@ -157,7 +165,9 @@ fn is_quote(c: char) -> bool {
 }
 
 /// Field names that issue 6's qualifiers will use.
-const FIELDS: &[&str] = &["title", "source", "body", "person", "country", "keyword", "query"];
+const FIELDS: &[&str] = &[
+    "title", "source", "body", "person", "country", "keyword", "query",
+];
 
 fn lex(text: &str) -> Result<Vec<Item>, QueryError> {
     let chars: Vec<char> = text.chars().collect();
@@ -181,13 +191,19 @@ fn lex(text: &str) -> Result<Vec<Item>, QueryError> {
             });
             i += 1;
         } else if is_quote(c) {
-            let close = chars[i + 1..].iter().position(|&c| is_quote(c)).map(|p| i + 1 + p);
+            let close = chars[i + 1..]
+                .iter()
+                .position(|&c| is_quote(c))
+                .map(|p| i + 1 + p);
             let Some(close) = close else {
                 return Err(QueryError::new(column, "this quote is never closed"));
             };
             let phrase: String = chars[i + 1..close].iter().collect();
             if phrase.trim().is_empty() {
-                return Err(QueryError::new(column, "empty quotes: put a phrase between them"));
+                return Err(QueryError::new(
+                    column,
+                    "empty quotes: put a phrase between them",
+                ));
             }
             items.push(Item {
                 lex: Lex::Phrase(phrase),
@@ -196,7 +212,11 @@ fn lex(text: &str) -> Result<Vec<Item>, QueryError> {
             i = close + 1;
         } else {
             let start = i;
-            while i < chars.len() && !(chars[i].is_whitespace() || matches!(chars[i], '(' | ')') || is_quote(chars[i])) {
+            while i < chars.len()
+                && !(chars[i].is_whitespace()
+                    || matches!(chars[i], '(' | ')')
+                    || is_quote(chars[i]))
+            {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
@@ -220,13 +240,18 @@ fn classify_word(word: String, column: usize) -> Result<Lex, QueryError> {
         if word.eq_ignore_ascii_case(op) {
             return Err(QueryError::new(
                 column,
-                format!("write {op} in capitals for the operator, or put \"{word}\" in quotes to search for the word"),
+                format!(
+                    "write {op} in capitals for the operator, or put \"{word}\" in quotes to search for the word"
+                ),
             ));
         }
     }
     let upper = word.to_ascii_uppercase();
     if upper == "NEAR" || upper.starts_with("NEAR/") {
-        return Err(QueryError::new(column, "NEAR is not supported yet; use AND"));
+        return Err(QueryError::new(
+            column,
+            "NEAR is not supported yet; use AND",
+        ));
     }
     if word.len() > 1 && word.ends_with('*') {
         return Err(QueryError::new(
@@ -245,7 +270,10 @@ fn classify_word(word: String, column: usize) -> Result<Lex, QueryError> {
     if word.len() > 1
         && let Some(rest) = word.strip_prefix('-')
     {
-        return Err(QueryError::new(column, format!("to exclude a word write NOT {rest}")));
+        return Err(QueryError::new(
+            column,
+            format!("to exclude a word write NOT {rest}"),
+        ));
     }
     if word.len() > 1
         && let Some(rest) = word.strip_prefix('+')
@@ -294,7 +322,9 @@ impl Parser {
                     self.next();
                     parts.push(self.unary_after("AND")?);
                 }
-                Some(Lex::Word(_) | Lex::Phrase(_) | Lex::LParen | Lex::Not) => parts.push(self.unary()?),
+                Some(Lex::Word(_) | Lex::Phrase(_) | Lex::LParen | Lex::Not) => {
+                    parts.push(self.unary()?)
+                }
                 _ => break,
             }
         }
@@ -304,7 +334,14 @@ impl Parser {
     /// A unary expression that must follow `after`.
     fn unary_after(&mut self, after: &str) -> Result<Expr<RawTerm>, QueryError> {
         match self.peek() {
-            Some(item) if matches!(item.lex, Lex::Word(_) | Lex::Phrase(_) | Lex::LParen | Lex::Not) => self.unary(),
+            Some(item)
+                if matches!(
+                    item.lex,
+                    Lex::Word(_) | Lex::Phrase(_) | Lex::LParen | Lex::Not
+                ) =>
+            {
+                self.unary()
+            }
             Some(item) => Err(QueryError::new(
                 item.column,
                 format!(
@@ -330,7 +367,10 @@ impl Parser {
 
     fn primary(&mut self) -> Result<Expr<RawTerm>, QueryError> {
         let Some(item) = self.next() else {
-            return Err(QueryError::new(self.end_column, "expected a word, a quoted phrase or ("));
+            return Err(QueryError::new(
+                self.end_column,
+                "expected a word, a quoted phrase or (",
+            ));
         };
         match item.lex {
             Lex::Word(text) | Lex::Phrase(text) => Ok(Expr::Term(RawTerm {
@@ -347,7 +387,9 @@ impl Parser {
                 let inner = self.or_rest(inner)?;
                 self.depth -= 1;
                 match self.next() {
-                    Some(Item { lex: Lex::RParen, .. }) => Ok(inner),
+                    Some(Item {
+                        lex: Lex::RParen, ..
+                    }) => Ok(inner),
                     Some(other) => Err(QueryError::new(
                         other.column,
                         format!(
@@ -364,7 +406,10 @@ impl Parser {
             }
             other => Err(QueryError::new(
                 item.column,
-                format!("expected a word, a quoted phrase or (, found {}", other.describe()),
+                format!(
+                    "expected a word, a quoted phrase or (, found {}",
+                    other.describe()
+                ),
             )),
         }
     }
@@ -383,7 +428,10 @@ impl Parser {
 
 /// One part stays itself; several become `make(parts)`, with nested parts of
 /// the same operator merged (`A AND (B AND C)` is `A AND B AND C`).
-fn flatten(mut parts: Vec<Expr<RawTerm>>, make: fn(Vec<Expr<RawTerm>>) -> Expr<RawTerm>) -> Expr<RawTerm> {
+fn flatten(
+    mut parts: Vec<Expr<RawTerm>>,
+    make: fn(Vec<Expr<RawTerm>>) -> Expr<RawTerm>,
+) -> Expr<RawTerm> {
     if parts.len() == 1
         && let Some(only) = parts.pop()
     {
@@ -435,7 +483,11 @@ mod tests {
             "\"Security Council\" AND (Russia OR Ukraine) NOT football",
             "&(Security Council |(Russia Ukraine) -football)",
         ),
-        ("or_inside_parentheses_then_and", "(a OR b c) d", "&(|(a &(b c)) d)"),
+        (
+            "or_inside_parentheses_then_and",
+            "(a OR b c) d",
+            "&(|(a &(b c)) d)",
+        ),
         ("hyphenated_word", "UN-backed", "UN-backed"),
         ("colon_in_word", "10:30", "10:30"),
         ("lone_dash_is_a_word", "a - b", "&(a - b)"),
@@ -464,18 +516,58 @@ mod tests {
         ("trailing_or", "Russia OR", 10, "after OR"),
         ("trailing_not", "Russia NOT", 11, "after NOT"),
         ("leading_and", "AND Russia", 1, "found AND"),
-        ("double_operator", "Russia AND OR Ukraine", 12, "after AND, found OR"),
-        ("unclosed_paren", "(Russia OR Ukraine", 19, "expected ) to close the ( at column 1"),
+        (
+            "double_operator",
+            "Russia AND OR Ukraine",
+            12,
+            "after AND, found OR",
+        ),
+        (
+            "unclosed_paren",
+            "(Russia OR Ukraine",
+            19,
+            "expected ) to close the ( at column 1",
+        ),
         ("stray_close_paren", "Russia)", 7, "unexpected )"),
         ("empty_parens", "()", 2, "after (, found )"),
-        ("unclosed_quote", "Russia \"Security Council", 8, "never closed"),
+        (
+            "unclosed_quote",
+            "Russia \"Security Council",
+            8,
+            "never closed",
+        ),
         ("empty_quotes", "Russia \"\"", 8, "empty quotes"),
-        ("lowercase_and", "Russia and Ukraine", 8, "write AND in capitals"),
-        ("titlecase_or", "Russia Or Ukraine", 8, "write OR in capitals"),
-        ("near_reserved", "Putin NEAR/3 Trump", 7, "NEAR is not supported yet"),
+        (
+            "lowercase_and",
+            "Russia and Ukraine",
+            8,
+            "write AND in capitals",
+        ),
+        (
+            "titlecase_or",
+            "Russia Or Ukraine",
+            8,
+            "write OR in capitals",
+        ),
+        (
+            "near_reserved",
+            "Putin NEAR/3 Trump",
+            7,
+            "NEAR is not supported yet",
+        ),
         ("wildcard_reserved", "sanction*", 1, "wildcards"),
-        ("field_reserved", "title:Russia", 1, "\"title:\" inside a query"),
-        ("entity_reserved", "person:\"Vladimir Putin\"", 1, "\"person:\""),
+        (
+            "field_reserved",
+            "title:Russia",
+            1,
+            "\"title:\" inside a query",
+        ),
+        (
+            "entity_reserved",
+            "person:\"Vladimir Putin\"",
+            1,
+            "\"person:\"",
+        ),
         ("minus_negation", "Russia -football", 8, "NOT football"),
         ("plus_required", "+Russia", 1, "without the +"),
     ];
@@ -520,7 +612,9 @@ mod tests {
     fn marks_terms_under_not_as_negative() {
         let e = parse_query("a NOT (b OR NOT c)").expect("parses");
         let mut seen = Vec::new();
-        e.visit_terms(true, &mut |t, positive| seen.push((t.text.clone(), positive)));
+        e.visit_terms(true, &mut |t, positive| {
+            seen.push((t.text.clone(), positive))
+        });
         assert_eq!(
             seen,
             [("a".into(), true), ("b".into(), false), ("c".into(), true)]

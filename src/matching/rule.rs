@@ -30,7 +30,12 @@ pub enum RuleKind {
 
 impl RuleKind {
     /// Every kind, in the order help texts list them.
-    pub const ALL: [RuleKind; 4] = [RuleKind::Keyword, RuleKind::Person, RuleKind::Country, RuleKind::Query];
+    pub const ALL: [RuleKind; 4] = [
+        RuleKind::Keyword,
+        RuleKind::Person,
+        RuleKind::Country,
+        RuleKind::Query,
+    ];
 
     /// The word users type for this kind.
     pub fn as_str(self) -> &'static str {
@@ -45,7 +50,10 @@ impl RuleKind {
     /// Reads a kind word, in any case (`Country` from a phone keyboard).
     pub fn from_word(word: &str) -> Result<RuleKind, RuleError> {
         let word = word.trim();
-        if let Some(kind) = RuleKind::ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(word)) {
+        if let Some(kind) = RuleKind::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(word))
+        {
             return Ok(kind);
         }
         let lower = word.to_lowercase();
@@ -73,7 +81,9 @@ impl fmt::Display for RuleKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleError {
     /// No `kind:` in front of the text.
-    #[error("write a rule as kind:text, e.g. keyword:UN Security Council (kinds: keyword, person, country, query)")]
+    #[error(
+        "write a rule as kind:text, e.g. keyword:UN Security Council (kinds: keyword, person, country, query)"
+    )]
     MissingKind,
     /// The kind word is not one of ours.
     #[error(
@@ -105,7 +115,9 @@ pub enum RuleError {
         max: usize,
     },
     /// An empty alias in a `person:` rule (`A | | B`).
-    #[error("name {position} of the person is empty: separate names with |, e.g. Olena Zelenska | Олена Зеленська")]
+    #[error(
+        "name {position} of the person is empty: separate names with |, e.g. Olena Zelenska | Олена Зеленська"
+    )]
     EmptyAlias {
         /// 1-based position of the empty alias.
         position: usize,
@@ -195,10 +207,14 @@ impl RuleSpec {
             return Err(RuleError::EmptyText { kind });
         }
         if text.chars().count() > MAX_TEXT_CHARS {
-            return Err(RuleError::TooLong { max: MAX_TEXT_CHARS });
+            return Err(RuleError::TooLong {
+                max: MAX_TEXT_CHARS,
+            });
         }
         let parsed = match kind {
-            RuleKind::Keyword => Parsed::Keyword(Phrase::keyword(&text).ok_or_else(|| nothing(&text))?),
+            RuleKind::Keyword => {
+                Parsed::Keyword(Phrase::keyword(&text).ok_or_else(|| nothing(&text))?)
+            }
             RuleKind::Person => Parsed::Person(person_phrases(&text)?),
             RuleKind::Country => Parsed::Country(gazetteer::get().lookup(&text)?),
             RuleKind::Query => Parsed::Query(query_phrases(&text)?),
@@ -237,7 +253,9 @@ impl FromStr for RuleSpec {
 }
 
 fn nothing(text: &str) -> RuleError {
-    RuleError::NothingToMatch { text: text.to_string() }
+    RuleError::NothingToMatch {
+        text: text.to_string(),
+    }
 }
 
 /// A sequence of normalised words, with what each needs from the text.
@@ -291,9 +309,9 @@ fn person_phrases(text: &str) -> Result<Vec<Phrase>, RuleError> {
             push_unique(&mut phrases, full);
         }
         while words.len() > 1
-            && words
-                .last()
-                .is_some_and(|w| NAME_SUFFIXES.contains(&w.trim_end_matches(['.', ',']).to_lowercase().as_str()))
+            && words.last().is_some_and(|w| {
+                NAME_SUFFIXES.contains(&w.trim_end_matches(['.', ',']).to_lowercase().as_str())
+            })
         {
             words.pop();
         }
@@ -305,7 +323,11 @@ fn person_phrases(text: &str) -> Result<Vec<Phrase>, RuleError> {
             if let Some(last) = short.case.last_mut() {
                 *last = CaseReq::NotLower;
             }
-            if short.words.iter().any(|w| w.chars().any(char::is_alphabetic)) {
+            if short
+                .words
+                .iter()
+                .any(|w| w.chars().any(char::is_alphabetic))
+            {
                 push_unique(&mut phrases, short);
             }
         }
@@ -342,10 +364,25 @@ mod tests {
 
     /// (name, spec, kind, text)
     const VALID: &[(&str, &str, RuleKind, &str)] = &[
-        ("keyword", "keyword:UN Security Council", RuleKind::Keyword, "UN Security Council"),
-        ("keyword_trimmed", "  keyword :  NATO  ", RuleKind::Keyword, "NATO"),
+        (
+            "keyword",
+            "keyword:UN Security Council",
+            RuleKind::Keyword,
+            "UN Security Council",
+        ),
+        (
+            "keyword_trimmed",
+            "  keyword :  NATO  ",
+            RuleKind::Keyword,
+            "NATO",
+        ),
         ("kind_any_case", "Keyword:NATO", RuleKind::Keyword, "NATO"),
-        ("newline_to_space", "keyword:UN\nSecurity", RuleKind::Keyword, "UN Security"),
+        (
+            "newline_to_space",
+            "keyword:UN\nSecurity",
+            RuleKind::Keyword,
+            "UN Security",
+        ),
         (
             "person_aliases",
             "person:Olena Zelenska | Olena Zelenskaya | Олена Зеленська",
@@ -353,18 +390,43 @@ mod tests {
             "Olena Zelenska | Olena Zelenskaya | Олена Зеленська",
         ),
         ("country", "country:Russia", RuleKind::Country, "Russia"),
-        ("country_lower_kept", "country:russia", RuleKind::Country, "russia"),
-        ("country_official", "country:Russian Federation", RuleKind::Country, "Russian Federation"),
+        (
+            "country_lower_kept",
+            "country:russia",
+            RuleKind::Country,
+            "russia",
+        ),
+        (
+            "country_official",
+            "country:Russian Federation",
+            RuleKind::Country,
+            "Russian Federation",
+        ),
         ("country_short_form", "country:UK", RuleKind::Country, "UK"),
-        ("country_turkey", "country:Turkey", RuleKind::Country, "Turkey"),
-        ("country_demonym", "country:Ukrainians", RuleKind::Country, "Ukrainians"),
+        (
+            "country_turkey",
+            "country:Turkey",
+            RuleKind::Country,
+            "Turkey",
+        ),
+        (
+            "country_demonym",
+            "country:Ukrainians",
+            RuleKind::Country,
+            "Ukrainians",
+        ),
         (
             "query",
             "query:\"Security Council\" AND (Russia OR Ukraine) NOT football",
             RuleKind::Query,
             "\"Security Council\" AND (Russia OR Ukraine) NOT football",
         ),
-        ("query_colon_kept", "query:\"10:30\" meeting", RuleKind::Query, "\"10:30\" meeting"),
+        (
+            "query_colon_kept",
+            "query:\"10:30\" meeting",
+            RuleKind::Query,
+            "\"10:30\" meeting",
+        ),
     ];
 
     #[test]
@@ -383,7 +445,11 @@ mod tests {
             assert_eq!(parsed.kind(), *kind, "case {name}");
             assert_eq!(parsed.text(), *text, "case {name}");
             let shown = parsed.to_string();
-            assert_eq!(RuleSpec::parse(&shown).as_ref(), Ok(&parsed), "case {name}: {shown}");
+            assert_eq!(
+                RuleSpec::parse(&shown).as_ref(),
+                Ok(&parsed),
+                "case {name}: {shown}"
+            );
         }
     }
 
@@ -402,20 +468,60 @@ mod tests {
     /// (name, spec, part of the message)
     const INVALID: &[(&str, &str, &str)] = &[
         ("no_kind", "UN Security Council", "kind:text"),
-        ("unknown_kind_lists_kinds", "topic:Russia", "use keyword, person, country or query"),
-        ("unknown_kind_suggests", "keywrod:UN", "did you mean keyword?"),
+        (
+            "unknown_kind_lists_kinds",
+            "topic:Russia",
+            "use keyword, person, country or query",
+        ),
+        (
+            "unknown_kind_suggests",
+            "keywrod:UN",
+            "did you mean keyword?",
+        ),
         ("empty_keyword", "keyword:", "the keyword rule is empty"),
         ("blank_person", "person:   ", "the person rule is empty"),
         ("punctuation_only", "keyword:!!!", "no letters or digits"),
-        ("empty_alias", "person:Olena Zelenska || Олена Зеленська", "name 2 of the person is empty"),
-        ("unknown_country", "country:Rusia", "unknown country \"Rusia\": did you mean Russia"),
-        ("unknown_country_no_close_name", "country:Xqzzyv", "use its English name"),
+        (
+            "empty_alias",
+            "person:Olena Zelenska || Олена Зеленська",
+            "name 2 of the person is empty",
+        ),
+        (
+            "unknown_country",
+            "country:Rusia",
+            "unknown country \"Rusia\": did you mean Russia",
+        ),
+        (
+            "unknown_country_no_close_name",
+            "country:Xqzzyv",
+            "use its English name",
+        ),
         ("ambiguous_demonym", "country:Congolese", "could be"),
-        ("bare_code_not_a_country_name", "country:Narnia", "unknown country"),
-        ("query_syntax_column", "query:Russia AND", "after AND (column 11)"),
-        ("query_only_not", "query:NOT football", "no word that must appear"),
-        ("query_or_not", "query:Russia OR NOT football", "no word that must appear"),
-        ("query_term_without_letters", "query:Russia \"--\"", "column 8"),
+        (
+            "bare_code_not_a_country_name",
+            "country:Narnia",
+            "unknown country",
+        ),
+        (
+            "query_syntax_column",
+            "query:Russia AND",
+            "after AND (column 11)",
+        ),
+        (
+            "query_only_not",
+            "query:NOT football",
+            "no word that must appear",
+        ),
+        (
+            "query_or_not",
+            "query:Russia OR NOT football",
+            "no word that must appear",
+        ),
+        (
+            "query_term_without_letters",
+            "query:Russia \"--\"",
+            "column 8",
+        ),
     ];
 
     #[test]
@@ -438,7 +544,12 @@ mod tests {
     #[test]
     fn refuses_overlong_text() {
         let spec = format!("keyword:{}", "a ".repeat(600));
-        assert_eq!(RuleSpec::parse(&spec), Err(RuleError::TooLong { max: MAX_TEXT_CHARS }));
+        assert_eq!(
+            RuleSpec::parse(&spec),
+            Err(RuleError::TooLong {
+                max: MAX_TEXT_CHARS
+            })
+        );
     }
 
     #[test]
@@ -451,7 +562,10 @@ mod tests {
 
     fn person(text: &str) -> Vec<(String, Vec<CaseReq>)> {
         match RuleSpec::from_parts("person", text).expect("valid").parsed {
-            Parsed::Person(ps) => ps.into_iter().map(|p| (p.words.join(" "), p.case)).collect(),
+            Parsed::Person(ps) => ps
+                .into_iter()
+                .map(|p| (p.words.join(" "), p.case))
+                .collect(),
             _ => unreachable!("person rule"),
         }
     }
@@ -461,9 +575,15 @@ mod tests {
         use CaseReq::*;
         assert_eq!(
             person("James Cleverly"),
-            [("james cleverly".into(), vec![Any, Any]), ("cleverly".into(), vec![NotLower])]
+            [
+                ("james cleverly".into(), vec![Any, Any]),
+                ("cleverly".into(), vec![NotLower])
+            ]
         );
-        assert_eq!(person("james cleverly")[1], ("cleverly".into(), vec![NotLower]));
+        assert_eq!(
+            person("james cleverly")[1],
+            ("cleverly".into(), vec![NotLower])
+        );
         assert_eq!(person("Lula"), [("lula".into(), vec![NotLower])]);
         assert_eq!(
             person("Martin Luther King Jr."),

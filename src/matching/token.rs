@@ -167,18 +167,37 @@ impl Tokens {
 
     /// First pass: cut folded text into runs of letters and digits.
     fn cut(&mut self, text: &str, field: u8) {
-        let mut cur: Option<Token> = None;
-        // Whether `cur` is a Han/kana character, which stands alone.
-        let mut cur_cjk = false;
+        self.norm.reserve(text.len());
+        self.tokens.reserve(text.len() / 5);
+        let mut cut = Cut {
+            cur: None,
+            cur_cjk: false,
+            field,
+        };
         let mut folded = String::new();
         for (at, c) in text.char_indices() {
             let end = at + c.len_utf8();
+            if c.is_ascii() {
+                // Most news text is ASCII: no folding tables, no scratch.
+                let class = if c.is_ascii_alphanumeric() {
+                    Class::Word { cjk: false }
+                } else {
+                    Class::Separator
+                };
+                let d = if c == '`' {
+                    '\''
+                } else {
+                    c.to_ascii_lowercase()
+                };
+                self.feed(&mut cut, class, d, c, at..end);
+                continue;
+            }
             folded.clear();
             fold_char(c, &mut |d| folded.push(d));
             if folded.is_empty() {
                 // A dropped diacritic written as its own character still
                 // belongs to the word, so the word as written includes it.
-                if let Some(t) = cur.as_mut()
+                if let Some(t) = cut.cur.as_mut()
                     && is_combining_mark(c)
                 {
                     t.orig.end = end;
@@ -186,48 +205,53 @@ impl Tokens {
                 continue;
             }
             for d in folded.chars() {
-                match classify(d) {
-                    Class::Word { cjk } => {
-                        if cur.is_some() && (cjk || cur_cjk) {
-                            self.finish(&mut cur);
-                        }
-                        if cur.is_none() {
-                            cur_cjk = cjk;
-                        }
-                        let t = cur.get_or_insert_with(|| Token {
-                            norm: self.norm.len()..self.norm.len(),
-                            orig: at..end,
-                            field,
-                            gap_hard: false,
-                            shape: Shape {
-                                first_upper: c.is_uppercase(),
-                                ..Shape::default()
-                            },
-                        });
-                        self.norm.push(d);
-                        t.orig.end = end;
-                        t.shape.has_upper |= c.is_uppercase();
-                        t.shape.has_lower |= c.is_lowercase();
-                        if d.is_alphabetic() {
-                            t.shape.letters = t.shape.letters.saturating_add(1);
-                        }
-                    }
-                    Class::Mark => {
-                        if let Some(t) = cur.as_mut() {
-                            self.norm.push(d);
-                            t.orig.end = end;
-                        }
-                    }
-                    Class::Separator => {
-                        self.finish(&mut cur);
-                        // Kept in the buffer so digit groups can be re-joined
-                        // as one contiguous range.
-                        self.norm.push(d);
-                    }
-                }
+                self.feed(&mut cut, classify(d), d, c, at..end);
             }
         }
-        self.finish(&mut cur);
+        self.finish(&mut cut.cur);
+    }
+
+    /// Adds folded character `d`, produced by source character `c` at `orig`.
+    fn feed(&mut self, cut: &mut Cut, class: Class, d: char, c: char, orig: Range<usize>) {
+        match class {
+            Class::Word { cjk } => {
+                if cut.cur.is_some() && (cjk || cut.cur_cjk) {
+                    self.finish(&mut cut.cur);
+                }
+                if cut.cur.is_none() {
+                    cut.cur_cjk = cjk;
+                }
+                let t = cut.cur.get_or_insert_with(|| Token {
+                    norm: self.norm.len()..self.norm.len(),
+                    orig: orig.clone(),
+                    field: cut.field,
+                    gap_hard: false,
+                    shape: Shape {
+                        first_upper: c.is_uppercase(),
+                        ..Shape::default()
+                    },
+                });
+                self.norm.push(d);
+                t.orig.end = orig.end;
+                t.shape.has_upper |= c.is_uppercase();
+                t.shape.has_lower |= c.is_lowercase();
+                if d.is_alphabetic() {
+                    t.shape.letters = t.shape.letters.saturating_add(1);
+                }
+            }
+            Class::Mark => {
+                if let Some(t) = cut.cur.as_mut() {
+                    self.norm.push(d);
+                    t.orig.end = orig.end;
+                }
+            }
+            Class::Separator => {
+                self.finish(&mut cut.cur);
+                // Kept in the buffer so digit groups can be re-joined as one
+                // contiguous range.
+                self.norm.push(d);
+            }
+        }
     }
 
     fn finish(&mut self, cur: &mut Option<Token>) {
@@ -253,7 +277,10 @@ impl Tokens {
                     j += 1;
                 }
                 if j > i {
-                    let letters: String = raw[i..=j].iter().map(|t| &self.norm[t.norm.clone()]).collect();
+                    let letters: String = raw[i..=j]
+                        .iter()
+                        .map(|t| &self.norm[t.norm.clone()])
+                        .collect();
                     let start = self.norm.len();
                     self.norm.push_str(&letters);
                     let mut end = raw[j].orig.end;
@@ -325,6 +352,15 @@ impl Tokens {
     }
 }
 
+/// State of the first pass.
+struct Cut {
+    /// The word being read.
+    cur: Option<Token>,
+    /// Whether `cur` is a Han/kana character, which stands alone.
+    cur_cjk: bool,
+    field: u8,
+}
+
 enum Class {
     Word { cjk: bool },
     Mark,
@@ -332,8 +368,12 @@ enum Class {
 }
 
 fn classify(d: char) -> Class {
-    if d.is_ascii_alphanumeric() {
-        Class::Word { cjk: false }
+    if d.is_ascii() {
+        if d.is_ascii_alphanumeric() {
+            Class::Word { cjk: false }
+        } else {
+            Class::Separator
+        }
     } else if d.is_alphanumeric() {
         Class::Word { cjk: is_cjk(d) }
     } else if is_combining_mark(d) {
@@ -371,6 +411,13 @@ fn is_apostrophe(gap: &str) -> bool {
 /// anything but whitespace, hyphens, apostrophes and invisible characters.
 /// (Letters only appear here when a possessive `s` was dropped.)
 pub(crate) fn gap_is_hard(gap: &str) -> bool {
+    if gap.is_ascii() {
+        return gap.bytes().any(|b| {
+            !(b.is_ascii_whitespace()
+                || b.is_ascii_alphanumeric()
+                || matches!(b, b'-' | b'\'' | b'`'))
+        });
+    }
     let mut hard = false;
     for c in gap.chars() {
         fold_char(c, &mut |d| {
@@ -404,20 +451,52 @@ mod tests {
 
     /// (name, text, words)
     const WORD_CASES: &[(&str, &str, &[&str])] = &[
-        ("spaces_and_punctuation", "UN, fun; UNESCO!", &["un", "fun", "unesco"]),
-        ("line_breaks", "Security\n\n  Council", &["security", "council"]),
+        (
+            "spaces_and_punctuation",
+            "UN, fun; UNESCO!",
+            &["un", "fun", "unesco"],
+        ),
+        (
+            "line_breaks",
+            "Security\n\n  Council",
+            &["security", "council"],
+        ),
         ("possessive_straight", "UN's vote", &["un", "vote"]),
         ("possessive_curly", "Putin’s war", &["putin", "war"]),
-        ("plural_possessive", "Ukrainians' homes", &["ukrainians", "homes"]),
+        (
+            "plural_possessive",
+            "Ukrainians' homes",
+            &["ukrainians", "homes"],
+        ),
         ("hyphenated", "UN-backed talks", &["un", "backed", "talks"]),
         ("elision_split", "l'ONU", &["l", "onu"]),
-        ("dotted_acronym", "the U.S. and U.N.", &["the", "us", "and", "un"]),
+        (
+            "dotted_acronym",
+            "the U.S. and U.N.",
+            &["the", "us", "and", "un"],
+        ),
         ("dotted_acronym_three", "U.S.A. today", &["usa", "today"]),
-        ("initial_with_space_stays", "George W. Bush", &["george", "w", "bush"]),
+        (
+            "initial_with_space_stays",
+            "George W. Bush",
+            &["george", "w", "bush"],
+        ),
         ("lowercase_dots_stay", "e.g. this", &["e", "g", "this"]),
-        ("digit_groups", "1,000 troops and 3.5%", &["1,000", "troops", "and", "3.5"]),
-        ("sentence_after_number", "in 2024. Then", &["in", "2024", "then"]),
-        ("han_one_per_character", "中国外交部", &["中", "国", "外", "交", "部"]),
+        (
+            "digit_groups",
+            "1,000 troops and 3.5%",
+            &["1,000", "troops", "and", "3.5"],
+        ),
+        (
+            "sentence_after_number",
+            "in 2024. Then",
+            &["in", "2024", "then"],
+        ),
+        (
+            "han_one_per_character",
+            "中国外交部",
+            &["中", "国", "外", "交", "部"],
+        ),
         ("cyrillic", "Олена Зеленська", &["олена", "зеленська"]),
         ("soft_hyphen_inside", "Secu\u{AD}rity", &["security"]),
         ("trademark_separates", "Acme™ rises", &["acme", "rises"]),
@@ -465,7 +544,10 @@ mod tests {
         assert!(s[3].is_not_lower());
         assert!(s[4].is_not_lower());
         assert!(s[5].is_not_lower());
-        assert!(s[6].is_not_lower(), "uncased scripts count as written like a name");
+        assert!(
+            s[6].is_not_lower(),
+            "uncased scripts count as written like a name"
+        );
     }
 
     /// (name, requirement, text word, accepted)

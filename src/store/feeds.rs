@@ -133,8 +133,9 @@ fn feed_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Feed, StoreError> {
         seeded: seeded_at.is_some(),
         failing_since: parse_time(row.try_get("failing_since")?)?,
         last_error: row.try_get("last_error")?,
-        consecutive_failures: row.try_get::<i64, _>("consecutive_failures")?.clamp(0, u32::MAX.into())
-            as u32,
+        consecutive_failures: row
+            .try_get::<i64, _>("consecutive_failures")?
+            .clamp(0, u32::MAX.into()) as u32,
         retry_at: parse_time(row.try_get("retry_at")?)?,
         last_success_at: parse_time(row.try_get("last_success_at")?)?,
     })
@@ -187,10 +188,11 @@ impl Store {
         url: &str,
         now: DateTime<Utc>,
     ) -> Result<FeedRegistration, StoreError> {
-        if let Some(id) = sqlx::query_scalar::<_, i64>("SELECT id FROM feeds WHERE url = ?1 AND active = 1")
-            .bind(url)
-            .fetch_optional(&self.pool)
-            .await?
+        if let Some(id) =
+            sqlx::query_scalar::<_, i64>("SELECT id FROM feeds WHERE url = ?1 AND active = 1")
+                .bind(url)
+                .fetch_optional(&self.pool)
+                .await?
         {
             return Ok(FeedRegistration::Exists(id));
         }
@@ -229,10 +231,12 @@ impl Store {
 
     /// One feed, active or not.
     pub async fn feed(&self, id: i64) -> Result<Option<Feed>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT {FEED_COLUMNS} FROM feeds WHERE id = ?1")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {FEED_COLUMNS} FROM feeds WHERE id = ?1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(feed_from_row).transpose()
     }
 
@@ -261,11 +265,13 @@ impl Store {
 
     /// Records a 304: the feed is healthy and unchanged.
     pub async fn record_not_modified(&self, id: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
-        sqlx::query(AssertSqlSafe(format!("UPDATE feeds SET {HEALTHY} WHERE id = ?1")))
-            .bind(id)
-            .bind(time_text(now))
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "UPDATE feeds SET {HEALTHY} WHERE id = ?1"
+        )))
+        .bind(id)
+        .bind(time_text(now))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

@@ -75,11 +75,10 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        if let Some(parent) = options.get_filename().parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| open_error(sqlx::Error::Io(e)))?;
-            }
+        if let Some(parent) = options.get_filename().parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| open_error(sqlx::Error::Io(e)))?;
         }
         let in_memory = url.contains(":memory:");
         let pool = SqlitePoolOptions::new()
@@ -156,8 +155,12 @@ mod tests {
 
     #[test]
     fn stored_timestamps_sort_as_text_in_time_order() {
-        let a = DateTime::parse_from_rfc3339("2026-01-01T09:59:59.5Z").unwrap().with_timezone(&Utc);
-        let b = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z").unwrap().with_timezone(&Utc);
+        let a = DateTime::parse_from_rfc3339("2026-01-01T09:59:59.5Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let b = DateTime::parse_from_rfc3339("2026-01-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         assert!(time_text(a) < time_text(b));
         assert_eq!(parse_time(Some(time_text(b))).unwrap(), Some(b));
     }

@@ -153,7 +153,12 @@ impl Store {
 
     /// Gives up on a message the platform refuses for good; the row stays
     /// for the operator to inspect.
-    pub async fn mark_failed(&self, id: i64, now: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
+    pub async fn mark_failed(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query("UPDATE outbox SET failed_at = ?2, last_error = ?3 WHERE id = ?1")
             .bind(id)
             .bind(time_text(now))

@@ -125,17 +125,22 @@ impl Store {
         if let Some(id) = inserted {
             return Ok((id, true));
         }
-        let id = sqlx::query_scalar("SELECT id FROM rules WHERE subscription_id = ?1 AND spec = ?2")
-            .bind(subscription_id)
-            .bind(spec)
-            .fetch_one(&self.pool)
-            .await?;
+        let id =
+            sqlx::query_scalar("SELECT id FROM rules WHERE subscription_id = ?1 AND spec = ?2")
+                .bind(subscription_id)
+                .bind(spec)
+                .fetch_one(&self.pool)
+                .await?;
         Ok((id, false))
     }
 
     /// Removes a rule of this chat; false when the chat has no such rule
     /// (including another chat's rule: chats never touch each other's).
-    pub async fn remove_rule(&self, subscription_id: i64, rule_id: i64) -> Result<bool, StoreError> {
+    pub async fn remove_rule(
+        &self,
+        subscription_id: i64,
+        rule_id: i64,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM rules WHERE id = ?1 AND subscription_id = ?2")
             .bind(rule_id)
             .bind(subscription_id)
@@ -154,7 +159,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        let listed = serde_json::to_string(specs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let listed =
+            serde_json::to_string(specs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         sqlx::query(
             "DELETE FROM rules WHERE subscription_id = ?1 AND origin = 'config'
              AND spec NOT IN (SELECT value FROM json_each(?2))",
@@ -180,7 +186,8 @@ impl Store {
 
     /// A chat's rules, oldest first.
     pub async fn rules_of(&self, subscription_id: i64) -> Result<Vec<RuleRow>, StoreError> {
-        self.rules_where("subscription_id = ?1", Some(subscription_id)).await
+        self.rules_where("subscription_id = ?1", Some(subscription_id))
+            .await
     }
 
     /// Every rule of every chat, for compiling the matcher.
@@ -188,7 +195,11 @@ impl Store {
         self.rules_where("1 = 1", None).await
     }
 
-    async fn rules_where(&self, filter: &str, bind: Option<i64>) -> Result<Vec<RuleRow>, StoreError> {
+    async fn rules_where(
+        &self,
+        filter: &str,
+        bind: Option<i64>,
+    ) -> Result<Vec<RuleRow>, StoreError> {
         let sql = format!("SELECT id, subscription_id, spec FROM rules WHERE {filter} ORDER BY id");
         let mut query = sqlx::query(AssertSqlSafe(sql));
         if let Some(value) = bind {

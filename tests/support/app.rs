@@ -40,7 +40,10 @@ impl TestDb {
 
     /// The sqlx URL of the database in it.
     pub fn url(&self) -> String {
-        format!("sqlite://{}", self.dir.path().join("wirewatch.db").display())
+        format!(
+            "sqlite://{}",
+            self.dir.path().join("wirewatch.db").display()
+        )
     }
 }
 
@@ -51,12 +54,15 @@ pub fn test_settings(db: &TestDb, extra: &str) -> Settings {
         "[database]\nurl = \"{}\"\n[polling]\nallow_private_addresses = true\njitter_secs = 0\ntimeout_secs = 5\n[http]\nlisten = \"\"\n{extra}",
         db.url()
     );
-    Settings::from_toml_with_env(&text, "test config", std::iter::empty()).expect("test config is valid")
+    Settings::from_toml_with_env(&text, "test config", std::iter::empty())
+        .expect("test config is valid")
 }
 
 /// Builds an app on `settings` with the console captured.
 pub async fn spawn_app(settings: Settings) -> TestApp {
     let (console, rx) = ConsoleChat::capture();
-    let app = App::build(settings, Some(console)).await.expect("app builds");
+    let app = App::build(settings, Some(console))
+        .await
+        .expect("app builds");
     TestApp { app, console: rx }
 }
