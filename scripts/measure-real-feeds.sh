@@ -11,7 +11,7 @@ if [ "$profile" = release ]; then cargo build --release --quiet; else cargo buil
 bin=target/$profile/wirewatch
 feeds=$(cd ../shared/data/feeds/real && pwd)
 work=$(mktemp -d)
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $server 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 -m http.server "$port" --bind 127.0.0.1 --directory "$feeds" >/dev/null 2>&1 &
@@ -39,5 +39,5 @@ done
 
 /usr/bin/time -v "$bin" run --once --config "$work/real.toml" >"$work/stdout" 2>"$work/stderr" || true
 grep -E "Elapsed \(wall clock\)|Maximum resident set size" "$work/stderr"
-grep -E "single pass done" "$work/stderr" | tail -1
+grep -E "single pass done" "$work/stderr" | tail -1 || true
 echo "alerts printed: $(grep -c '^ALERT' "$work/stdout" || true)"

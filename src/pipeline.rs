@@ -14,7 +14,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 use url::Url;
 
 use crate::{
@@ -39,6 +39,9 @@ pub enum PollError {
     /// The store failed; the poll's writes were rolled back.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The matcher panicked (a bug); nothing of the poll was stored.
+    #[error("matching failed: {0}")]
+    Matching(String),
 }
 
 /// What a poll did.
@@ -213,10 +216,16 @@ impl Pipeline {
             .clone()
             .or(parsed.title.clone().filter(|t| !t.trim().is_empty()))
             .unwrap_or_else(|| url.host_str().unwrap_or("local feed").to_owned());
-        let report = self
+        match self
             .ingest(feed, &source, &parsed.items, &body.validators, now)
-            .await?;
-        Ok(PollOutcome::Ingested(report))
+            .await
+        {
+            Ok(report) => Ok(PollOutcome::Ingested(report)),
+            Err(PollError::Matching(e)) => {
+                self.fail(feed, format!("matching failed: {e}"), now).await
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn fail(
@@ -249,16 +258,52 @@ impl Pipeline {
             ..IngestReport::default()
         };
         let keyed: Vec<(String, &FeedItem)> = items.iter().map(|i| (item_key(i), i)).collect();
-        let mut tx = self.store.begin().await?;
         let keys: Vec<&str> = keyed.iter().map(|(k, _)| k.as_str()).collect();
-        let known = tx.known_item_keys(feed.id, &keys).await?;
-        for (key, item) in keyed.iter().filter(|(k, _)| !known.contains(k)) {
+        let known = self.store.known_item_keys(feed.id, &keys).await?;
+        let fresh: Vec<(&str, &FeedItem, String)> = keyed
+            .iter()
+            .filter(|(k, _)| !known.contains(k))
+            .map(|(k, item)| (k.as_str(), *item, join_text(&item.summary, &item.content)))
+            .collect();
+        // Matching is CPU work: off the async threads, and a bug in it
+        // fails this poll (retried with backoff) instead of the process.
+        let to_match: Vec<Option<(String, String)>> = fresh
+            .iter()
+            .map(|(_, item, body)| {
+                alerts_on_item(feed, item, now).then(|| (item.title.clone(), body.clone()))
+            })
+            .collect();
+        let matcher_rules = rules.clone();
+        let source_name = source.to_owned();
+        let all_hits = tokio::task::spawn_blocking(move || {
+            to_match
+                .iter()
+                .map(|doc| {
+                    doc.as_ref().map_or_else(Vec::new, |(title, body)| {
+                        matcher_rules.matcher.find(&Article {
+                            title,
+                            body,
+                            source: &source_name,
+                        })
+                    })
+                })
+                .collect::<Vec<Vec<Hit>>>()
+        })
+        .await;
+        let all_hits = match all_hits {
+            Ok(hits) => hits,
+            Err(e) => {
+                error!(feed_id = feed.id, error = %e, "matching failed");
+                return Err(PollError::Matching(e.to_string()));
+            }
+        };
+        let mut tx = self.store.begin().await?;
+        for ((key, item, body), hits) in fresh.iter().zip(&all_hits) {
             let canonical = item.link.as_deref().and_then(canonical_url);
             let duplicate_of = match &canonical {
                 Some(c) => tx.article_by_canonical_url(c, feed.id).await?,
                 None => None,
             };
-            let body = join_text(&item.summary, &item.content);
             let summary: String = body.chars().take(SUMMARY_CHARS).collect();
             let Some(article_id) = tx
                 .insert_article(&NewArticle {
@@ -281,17 +326,9 @@ impl Pipeline {
                 report.duplicates += 1;
                 continue;
             }
-            if !alerts_on_item(feed, item, now) {
-                continue;
-            }
-            let hits = rules.matcher.find(&Article {
-                title: &item.title,
-                body: &body,
-                source,
-            });
             // Group by chat so that each chat gets one alert per article.
             let mut by_chat: BTreeMap<i64, Vec<(i64, &str, &Hit)>> = BTreeMap::new();
-            for hit in &hits {
+            for hit in hits {
                 let Some(rule) = rules.rules.get(&hit.rule_id) else {
                     continue;
                 };

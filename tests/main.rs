@@ -6,3 +6,4 @@ mod cli;
 mod end_to_end;
 mod feeds_corpus;
 mod fetch;
+mod matching_corpus;

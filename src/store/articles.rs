@@ -30,24 +30,6 @@ pub struct NewArticle<'a> {
 }
 
 impl StoreTx {
-    /// Which of `keys` this feed has already recorded.
-    pub async fn known_item_keys(
-        &mut self,
-        feed_id: i64,
-        keys: &[&str],
-    ) -> Result<HashSet<String>, StoreError> {
-        let json = serde_json::to_string(keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let known: Vec<String> = sqlx::query_scalar(
-            "SELECT item_key FROM articles
-             WHERE feed_id = ?1 AND item_key IN (SELECT value FROM json_each(?2))",
-        )
-        .bind(feed_id)
-        .bind(json)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        Ok(known.into_iter().collect())
-    }
-
     /// An earlier article of another feed with the same canonical URL.
     pub async fn article_by_canonical_url(
         &mut self,
@@ -111,6 +93,24 @@ impl StoreTx {
 }
 
 impl super::Store {
+    /// Which of `keys` this feed has already recorded.
+    pub async fn known_item_keys(
+        &self,
+        feed_id: i64,
+        keys: &[&str],
+    ) -> Result<HashSet<String>, StoreError> {
+        let json = serde_json::to_string(keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let known: Vec<String> = sqlx::query_scalar(
+            "SELECT item_key FROM articles
+             WHERE feed_id = ?1 AND item_key IN (SELECT value FROM json_each(?2))",
+        )
+        .bind(feed_id)
+        .bind(json)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(known.into_iter().collect())
+    }
+
     /// Number of recorded articles (for tests and metrics).
     pub async fn article_count(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM articles")
