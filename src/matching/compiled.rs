@@ -725,6 +725,9 @@ mod tests {
         Expr::Not(Box::new(e))
     }
 
+    /// (name, query, terms it is posted under)
+    type RequiredCase = (&'static str, Expr<u32>, Option<Vec<u32>>);
+
     /// Patterns 0..10 are one word long, 10.. are two words.
     fn words(p: u32) -> usize {
         if p < 10 { 1 } else { 2 }
@@ -732,7 +735,7 @@ mod tests {
 
     #[test]
     fn queries_are_posted_under_terms_that_must_occur() {
-        let cases: &[(&str, Expr<u32>, Option<Vec<u32>>)] = &[
+        let cases: &[RequiredCase] = &[
             ("term", t(1), Some(vec![1])),
             ("not_alone", not(t(1)), None),
             ("double_not", not(not(t(1))), Some(vec![1])),

@@ -248,7 +248,13 @@ impl Gazetteer {
         let mut scored: Vec<(f64, &'static str, CountryId)> = self
             .names
             .iter()
-            .map(|(k, name, id)| (strsim::jaro_winkler(key, k), *name, *id))
+            .map(|(k, name, id)| {
+                // `Korea` should offer `North Korea` and `South Korea`, which
+                // contain it as a word but are far from it letter by letter.
+                let contains_word = k.split(' ').any(|w| w == key);
+                let score = strsim::jaro_winkler(key, k).max(if contains_word { 0.9 } else { 0.0 });
+                (score, *name, *id)
+            })
             .filter(|(score, _, _)| *score >= 0.85)
             .collect();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -369,6 +375,19 @@ pub(crate) mod tests {
         assert_eq!(
             suggestions.first().map(String::as_str),
             Some("United Kingdom")
+        );
+        let RuleError::UnknownCountry { suggestions, .. } =
+            get().lookup("Korea").expect_err("which one")
+        else {
+            panic!("unknown country");
+        };
+        assert!(
+            suggestions.contains(&"North Korea".to_string()),
+            "{suggestions:?}"
+        );
+        assert!(
+            suggestions.contains(&"South Korea".to_string()),
+            "{suggestions:?}"
         );
     }
 

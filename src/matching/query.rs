@@ -88,7 +88,7 @@ pub(crate) struct RawTerm {
 
 /// A syntax error in a query, at a 1-based column of the query text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message} (column {column})")]
+#[error("column {column}: {message}")]
 pub struct QueryError {
     /// 1-based column, in characters, of the query text (after `query:`).
     pub column: usize,
@@ -393,14 +393,14 @@ impl Parser {
                     Some(other) => Err(QueryError::new(
                         other.column,
                         format!(
-                            "expected ) to close the ( at column {}, found {}",
+                            "expected ) to close the ( from column {}, found {}",
                             item.column,
                             other.lex.describe()
                         ),
                     )),
                     None => Err(QueryError::new(
                         self.end_column,
-                        format!("expected ) to close the ( at column {}", item.column),
+                        format!("expected ) to close the ( from column {}", item.column),
                     )),
                 }
             }
@@ -526,7 +526,7 @@ mod tests {
             "unclosed_paren",
             "(Russia OR Ukraine",
             19,
-            "expected ) to close the ( at column 1",
+            "expected ) to close the ( from column 1",
         ),
         ("stray_close_paren", "Russia)", 7, "unexpected )"),
         ("empty_parens", "()", 2, "after (, found )"),

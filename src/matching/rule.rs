@@ -146,7 +146,7 @@ pub enum RuleError {
         candidates: Vec<String>,
     },
     /// The query does not parse.
-    #[error("query: {0}")]
+    #[error("query, {0}")]
     Query(#[from] QueryError),
     /// The query is true for a text that has none of its words.
     #[error(
@@ -189,6 +189,9 @@ impl RuleSpec {
         let Some((kind, text)) = spec.split_once(':') else {
             return Err(RuleError::MissingKind);
         };
+        if kind.trim().is_empty() {
+            return Err(RuleError::MissingKind);
+        }
         RuleSpec::from_parts(kind, text)
     }
 
@@ -468,6 +471,7 @@ mod tests {
     /// (name, spec, part of the message)
     const INVALID: &[(&str, &str, &str)] = &[
         ("no_kind", "UN Security Council", "kind:text"),
+        ("empty_kind", ":Russia", "kind:text"),
         (
             "unknown_kind_lists_kinds",
             "topic:Russia",
@@ -505,7 +509,7 @@ mod tests {
         (
             "query_syntax_column",
             "query:Russia AND",
-            "after AND (column 11)",
+            "query, column 11: expected a word, a quoted phrase or ( after AND",
         ),
         (
             "query_only_not",
@@ -520,7 +524,7 @@ mod tests {
         (
             "query_term_without_letters",
             "query:Russia \"--\"",
-            "column 8",
+            "query, column 8:",
         ),
     ];
 

@@ -400,6 +400,28 @@ const PERSONS: &[TestCase] = &[
     ),
 ];
 
+/// `person:` rules in scripts without spaces or case.
+const PERSONS_OTHER_SCRIPTS: &[TestCase] = &[
+    t!(
+        person_han_alias_in_running_text,
+        &["person:Xi Jinping | 习近平"],
+        "习近平主席表示",
+        &[(0, &["习近平"])]
+    ),
+    t!(
+        person_han_alias_partial_no,
+        &["person:Xi Jinping | 习近平"],
+        "近平主席表示",
+        NONE
+    ),
+    t!(
+        person_arabic_alias,
+        &["person:Mohammed bin Salman | محمد بن سلمان"],
+        "قال محمد بن سلمان",
+        &[(0, &["محمد بن سلمان"])]
+    ),
+];
+
 /// `country:` rules.
 const COUNTRIES: &[TestCase] = &[
     t!(
@@ -748,6 +770,7 @@ const COLLECTIONS: &[(&str, &[TestCase])] = &[
     ("normalisation", NORMALISATION),
     ("keywords", KEYWORDS),
     ("persons", PERSONS),
+    ("persons_other_scripts", PERSONS_OTHER_SCRIPTS),
     ("countries", COUNTRIES),
     ("queries", QUERIES),
     ("overlaps", OVERLAPS),
@@ -833,6 +856,11 @@ fn keyword_cases() {
 #[test]
 fn person_cases() {
     PERSONS.iter().for_each(run);
+}
+
+#[test]
+fn person_other_script_cases() {
+    PERSONS_OTHER_SCRIPTS.iter().for_each(run);
 }
 
 #[test]
@@ -936,4 +964,57 @@ fn many_rules_share_one_dictionary() {
     let hits = matcher.find(&article("term3 alpha"));
     assert_eq!(hits.len(), 100);
     assert!(hits.iter().all(|h| h.rule_id % 20 == 3));
+}
+
+/// Text no rule author thinks of: every character of the Basic Multilingual
+/// Plane, in runs glued to letters, through the whole matcher (snippets
+/// included) without a panic.
+#[test]
+fn survives_every_bmp_character() {
+    let mut builder = MatcherBuilder::new();
+    for (i, spec) in [
+        "keyword:a",
+        "keyword:1",
+        "country:Japan",
+        "person:Ann Lee",
+        "query:a NOT b",
+    ]
+    .iter()
+    .enumerate()
+    {
+        builder.add(i as i64, &RuleSpec::parse(spec).expect("valid"));
+    }
+    let matcher = builder.build();
+    let chars: Vec<char> = (0u32..=0xFFFF).filter_map(char::from_u32).collect();
+    for chunk in chars.chunks(64) {
+        let glued: String = chunk.iter().flat_map(|&c| [c, 'a', '.', c, ' ']).collect();
+        let tight: String = chunk.iter().collect();
+        for text in [&glued, &tight] {
+            for hit in matcher.find(&article(text)) {
+                for h in &hit.snippet.highlights {
+                    assert!(hit.snippet.text.get(h.clone()).is_some(), "{text:?}");
+                }
+            }
+            let _ = normalize(text);
+        }
+    }
+}
+
+#[test]
+fn one_character_folding_to_several_words_is_safe() {
+    // `¼` folds to the words `1` and `4` (around a fraction slash): two words
+    // from one source character. `㍻` is a symbol, kept as it is.
+    let mut builder = MatcherBuilder::new();
+    builder.add(1, &RuleSpec::parse("keyword:1").expect("valid"));
+    builder.add(2, &RuleSpec::parse("keyword:4").expect("valid"));
+    builder.add(3, &RuleSpec::parse("keyword:平成").expect("valid"));
+    let hits = builder
+        .build()
+        .find(&article("Kälte ¼ mile, ㍻ era, FlÃ¼chtlinge"));
+    let found: Vec<(i64, Vec<&str>)> = hits
+        .iter()
+        .map(|h| (h.rule_id, h.terms.iter().map(String::as_str).collect()))
+        .collect();
+    // In `FlÃ¼chtlinge` (mojibake) the 1 and 4 are glued to letters: no match.
+    assert_eq!(found, [(1, vec!["¼"]), (2, vec!["¼"])]);
 }

@@ -272,7 +272,7 @@ impl Tokens {
                 let mut j = i;
                 while j + 1 < raw.len()
                     && self.is_initial(&raw[j + 1])
-                    && &text[raw[j].orig.end..raw[j + 1].orig.start] == "."
+                    && gap(text, &raw[j], &raw[j + 1]) == "."
                 {
                     j += 1;
                 }
@@ -308,14 +308,14 @@ impl Tokens {
             }
             let prev = self.tokens[first..].last();
             if let Some(prev) = prev {
-                let gap = &text[prev.orig.end..t.orig.start];
-                if &self.norm[t.norm.clone()] == "s" && is_apostrophe(gap) {
+                let between = gap(text, prev, t);
+                if &self.norm[t.norm.clone()] == "s" && is_apostrophe(between) {
                     i += 1;
                     continue;
                 }
                 let prev_word = &self.norm[prev.norm.clone()];
                 let word = &self.norm[t.norm.clone()];
-                if (gap == "," || gap == ".")
+                if (between == "," || between == ".")
                     && prev.norm.end + 1 == t.norm.start
                     && prev_word.ends_with(|c: char| c.is_ascii_digit())
                     && word.starts_with(|c: char| c.is_ascii_digit())
@@ -337,7 +337,7 @@ impl Tokens {
 
     fn push_refined(&mut self, text: &str, first: usize, mut t: Token) {
         t.gap_hard = match self.tokens[first..].last() {
-            Some(prev) => gap_is_hard(&text[prev.orig.end..t.orig.start]),
+            Some(prev) => gap_is_hard(gap(text, prev, &t)),
             None => true,
         };
         self.tokens.push(t);
@@ -392,6 +392,13 @@ fn is_cjk(c: char) -> bool {
         | '\u{4E00}'..='\u{9FFF}'
         | '\u{F900}'..='\u{FAFF}'
         | '\u{20000}'..='\u{2FA1F}')
+}
+
+/// The original text between two words. Empty when both come from one
+/// source character (`¼` folds to the words `1` and `4`).
+fn gap<'t>(text: &'t str, before: &Token, after: &Token) -> &'t str {
+    text.get(before.orig.end..after.orig.start)
+        .unwrap_or_default()
 }
 
 /// One apostrophe and nothing else, as in `Putin’s`.
