@@ -158,14 +158,19 @@ pub async fn poll_all_once(
         .await;
     let mut summary = PollSummary::default();
     for outcome in outcomes {
-        match outcome? {
-            PollOutcome::NotModified => summary.not_modified += 1,
-            PollOutcome::Ingested(r) => {
+        match outcome {
+            Ok(PollOutcome::NotModified) => summary.not_modified += 1,
+            Ok(PollOutcome::Ingested(r)) => {
                 summary.ok += 1;
                 summary.new_articles += r.new_articles;
                 summary.hits += r.hits;
             }
-            PollOutcome::Failed { .. } => summary.failed += 1,
+            Ok(PollOutcome::Failed { .. }) => summary.failed += 1,
+            Err(e) => {
+                // Nothing of this poll was stored; the next run retries it.
+                error!(error = %e, "poll could not be stored");
+                summary.failed += 1;
+            }
         }
     }
     Ok(summary)

@@ -362,3 +362,38 @@ async fn alerts_off_keeps_hits_but_sends_nothing() {
     t.app.delivery().deliver_due(Utc::now()).await.unwrap();
     assert!(t.printed().is_empty());
 }
+
+#[tokio::test]
+async fn a_single_pass_over_the_100_real_feeds_ingests_them_all_concurrently() {
+    let server = FeedServer::start().await;
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/feeds/real");
+    let urls: Vec<_> = server
+        .serve_dir("/real", dir)
+        .unwrap()
+        .into_iter()
+        .filter(|u| !u.path().ends_with(".md"))
+        .collect();
+    assert_eq!(urls.len(), 100);
+    let mut extra = String::from("[[console.rules]]\nspec = \"country:Russia\"\n");
+    for url in &urls {
+        extra.push_str(&format!("[[feeds]]\nurl = \"{url}\"\nbackfill = \"all\"\n"));
+    }
+    let db = TestDb::new();
+    let mut settings = test_settings(&db, &extra);
+    settings.polling.max_per_host = 16;
+    let mut t = spawn_app(settings).await;
+    let (polls, delivered) = t.app.run_once().await.unwrap();
+    // Concurrent polls queue for the database instead of failing.
+    assert_eq!((polls.ok, polls.failed), (100, 0), "{polls:?}");
+    assert!(polls.new_articles > 1000, "{polls:?}");
+    assert!(polls.hits > 0);
+    assert_eq!(delivered.sent, t.printed().len());
+    assert!(delivered.sent > 0);
+    // A second pass is all 304s.
+    let (again, _) = t.app.run_once().await.unwrap();
+    assert_eq!(
+        (again.not_modified, again.new_articles),
+        (100, 0),
+        "{again:?}"
+    );
+}

@@ -11,7 +11,9 @@
 //! at any point leaves either all of them or none (and the next poll sees
 //! the items again).
 
+mod adapters;
 mod articles;
+mod digests;
 mod feeds;
 mod outbox;
 mod subscriptions;
@@ -24,7 +26,9 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
+pub use adapters::{ChatMove, HandledUpdate};
 pub use articles::NewArticle;
+pub use digests::{DigestChat, DigestChoice, DigestHitRow, DigestKind, DigestRecord, DigestState};
 pub use feeds::{Feed, FeedOrigin, FeedRegistration, NewFeed};
 pub use outbox::{OutboxMessage, Redelivery};
 pub use subscriptions::{RuleRow, Subscription};
@@ -100,8 +104,12 @@ impl Store {
 
     /// Starts a transaction for one poll's writes.
     pub async fn begin(&self) -> Result<StoreTx, StoreError> {
+        // IMMEDIATE takes the write lock up front: a deferred transaction
+        // that reads first and writes later cannot wait for another writer
+        // (SQLite answers "database is locked" at once), so concurrent polls
+        // would fail instead of queueing behind each other.
         Ok(StoreTx {
-            tx: self.pool.begin().await?,
+            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
         })
     }
 
