@@ -11,9 +11,7 @@
 //! at any point leaves either all of them or none (and the next poll sees
 //! the items again).
 
-mod adapters;
 mod articles;
-mod digests;
 mod feeds;
 mod outbox;
 mod subscriptions;
@@ -26,9 +24,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
-pub use adapters::{ChatMove, HandledUpdate};
 pub use articles::NewArticle;
-pub use digests::{DigestChat, DigestChoice, DigestHitRow, DigestKind, DigestRecord, DigestState};
 pub use feeds::{Feed, FeedOrigin, FeedRegistration, NewFeed};
 pub use outbox::{OutboxMessage, Redelivery};
 pub use subscriptions::{RuleRow, Subscription};
