@@ -303,3 +303,94 @@ async fn a_killed_process_neither_loses_nor_repeats_an_alert() {
         out.stdout
     );
 }
+
+#[tokio::test]
+async fn check_reads_an_article_from_a_url() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/story.html",
+        "<html><head><title>Council meets</title></head><body><p>The <b>UN Security Council</b> met on Friday.</p><script>var UN = 1;</script></body></html>",
+        "text/html; charset=utf-8",
+    );
+    let db = TestDb::new();
+    let url = server.url("/story.html").to_string();
+    let out = wirewatch(
+        &[
+            "check",
+            "--json",
+            "--rule",
+            "keyword:UN Security Council",
+            &url,
+        ],
+        db.dir.path(),
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let line: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(line["title"], "Council meets");
+    assert_eq!(line["matches"][0]["rule"], "keyword:UN Security Council");
+    assert!(
+        !line["matches"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("var UN")
+    );
+
+    server.fail("/missing.xml", 404);
+    let url = server.url("/missing.xml").to_string();
+    let out = wirewatch(&["check", "--rule", "keyword:UN", &url], db.dir.path()).await;
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("404"), "{}", out.stderr);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_stops_the_bot_cleanly() {
+    let server = FeedServer::start().await;
+    server.set(
+        "/world.xml",
+        rss(&[("a1", "Council meets", "The UN Security Council met.")]),
+        "application/rss+xml",
+    );
+    let db = TestDb::new();
+    let dir = db.dir.path();
+    let path = write(dir, "test.toml", &config(&db, &server));
+    let mut child = Command::new(BIN)
+        .args(["run", "--config", &path])
+        .current_dir(dir)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = log.next_line().await.unwrap() {
+            if line.contains("feed ingested") {
+                return;
+            }
+        }
+        panic!("wirewatch exited before polling");
+    })
+    .await
+    .expect("a poll within 60 s");
+    let pid = child.id().unwrap().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("wirewatch stops within 30 s of SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut rest = Vec::new();
+    while let Ok(Some(line)) = log.next_line().await {
+        rest.push(line);
+    }
+    assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
+}
