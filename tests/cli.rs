@@ -55,6 +55,38 @@ fn config(db: &TestDb, server: &FeedServer) -> String {
     )
 }
 
+type LogLines = tokio::io::Lines<BufReader<tokio::process::ChildStderr>>;
+
+/// Starts `wirewatch run` with its stdout and log (stderr) piped.
+fn spawn_run(dir: &Path, config: &str, rust_log: &str) -> (tokio::process::Child, LogLines) {
+    let mut child = Command::new(BIN)
+        .args(["run", "--config", config])
+        .current_dir(dir)
+        .env("RUST_LOG", rust_log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("wirewatch starts");
+    let log = BufReader::new(child.stderr.take().expect("piped stderr")).lines();
+    (child, log)
+}
+
+/// Reads log lines until one contains `needle`; fails after 60 s.
+async fn wait_for_log(log: &mut LogLines, needle: &str) {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = log.next_line().await.expect("readable log") {
+            if line.contains(needle) {
+                return;
+            }
+        }
+        panic!("wirewatch exited before logging {needle:?}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {needle:?} in the log within 60 s"));
+}
+
 #[tokio::test]
 async fn config_errors_name_the_key_and_exit_non_zero() {
     let db = TestDb::new();
@@ -248,28 +280,9 @@ async fn a_killed_process_neither_loses_nor_repeats_an_alert() {
     let db = TestDb::new();
     let dir = db.dir.path();
     let path = write(dir, "test.toml", &config(&db, &server));
-    let mut child = Command::new(BIN)
-        .args(["run", "--config", &path])
-        .current_dir(dir)
-        .env("RUST_LOG", "warn,wirewatch::delivery=debug")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let (mut child, mut log) = spawn_run(dir, &path, "warn,wirewatch::delivery=debug");
     // The delivery log line comes after the outbox row is marked sent.
-    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = log.next_line().await.unwrap() {
-            if line.contains(" sent ") {
-                return;
-            }
-        }
-        panic!("wirewatch exited without delivering");
-    })
-    .await
-    .expect("a delivery within 60 s");
+    wait_for_log(&mut log, " sent ").await;
     // SIGKILL: no chance to clean up.
     child.start_kill().unwrap();
     child.wait().await.unwrap();
@@ -355,27 +368,8 @@ async fn sigterm_stops_the_bot_cleanly() {
     let db = TestDb::new();
     let dir = db.dir.path();
     let path = write(dir, "test.toml", &config(&db, &server));
-    let mut child = Command::new(BIN)
-        .args(["run", "--config", &path])
-        .current_dir(dir)
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
-    tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = log.next_line().await.unwrap() {
-            if line.contains("feed ingested") {
-                return;
-            }
-        }
-        panic!("wirewatch exited before polling");
-    })
-    .await
-    .expect("a poll within 60 s");
+    let (mut child, mut log) = spawn_run(dir, &path, "info");
+    wait_for_log(&mut log, "feed ingested").await;
     let pid = child.id().unwrap().to_string();
     let killed = Command::new("kill")
         .args(["-TERM", &pid])
