@@ -11,17 +11,22 @@ use anyhow::Context;
 use chrono::Utc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::{
     chat::{
         Chat, Platform,
         console::{CONSOLE_CHAT_ID, ConsoleChat},
+        discord::DiscordChat,
+        telegram::TelegramChat,
     },
     commands::CommandContext,
     config::{Settings, token_is_set},
     delivery::{Delivery, DeliveryReport},
+    digests::DigestScheduler,
     feeds::fetch::{FetchSettings, Fetcher},
+    http::HttpState,
+    metrics::Metrics,
     pipeline::Pipeline,
     scheduler::{PollSummary, Scheduler, poll_all_once},
     store::{NewFeed, Store},
@@ -37,8 +42,11 @@ pub struct App {
     pipeline: Arc<Pipeline>,
     chats: Vec<Arc<dyn Chat>>,
     console: Option<ConsoleChat>,
+    telegram: Option<TelegramChat>,
+    discord: Option<DiscordChat>,
     outbox_ready: Arc<Notify>,
     feeds_changed: Arc<Notify>,
+    digests: DigestScheduler,
 }
 
 impl App {
@@ -83,17 +91,22 @@ impl App {
                 chats.push(Arc::new(console.clone()));
             }
         }
-        for (name, token) in [
-            ("telegram", &settings.telegram.token),
-            ("discord", &settings.discord.token),
-        ] {
-            if token_is_set(token) {
-                warn!(
-                    platform = name,
-                    "a token is set, but this build has no {name} adapter yet; ignoring it"
-                );
-            }
-        }
+        let telegram = if token_is_set(&settings.telegram.token) {
+            let telegram =
+                TelegramChat::new(&settings.telegram).context("setting up the Telegram adapter")?;
+            chats.push(Arc::new(telegram.clone()));
+            Some(telegram)
+        } else {
+            None
+        };
+        let discord = if token_is_set(&settings.discord.token) {
+            let discord =
+                DiscordChat::new(&settings.discord).context("setting up the Discord adapter")?;
+            chats.push(Arc::new(discord.clone()));
+            Some(discord)
+        } else {
+            None
+        };
 
         let fetcher = Fetcher::new(FetchSettings {
             timeout: Duration::from_secs(settings.polling.timeout_secs),
@@ -103,19 +116,34 @@ impl App {
             allow_private_addresses: settings.polling.allow_private_addresses,
         })?;
         let outbox_ready = Arc::new(Notify::new());
-        let pipeline = Arc::new(Pipeline::new(
-            store.clone(),
-            fetcher,
-            outbox_ready.clone(),
-            Duration::from_secs(settings.polling.max_backoff_secs),
-        ));
+        let pipeline = Arc::new(
+            Pipeline::new(
+                store.clone(),
+                fetcher,
+                outbox_ready.clone(),
+                Duration::from_secs(settings.polling.max_backoff_secs),
+            )
+            .with_operations(
+                Metrics::new(),
+                Duration::from_secs(settings.polling.unhealthy_after_secs),
+            )
+            .with_story_window(settings.stories.window()),
+        );
         pipeline.reload_rules().await?;
+        let digests = DigestScheduler::new(
+            store.clone(),
+            (&settings.digest).into(),
+            outbox_ready.clone(),
+        );
         Ok(App {
             settings,
             store,
             pipeline,
             chats,
             console: console.filter(|_| settings_console_enabled),
+            telegram,
+            discord,
+            digests,
             outbox_ready,
             feeds_changed: Arc::new(Notify::new()),
         })
@@ -138,7 +166,13 @@ impl App {
             pipeline: self.pipeline.clone(),
             feeds_changed: self.feeds_changed.clone(),
             allow_private_addresses: self.settings.polling.allow_private_addresses,
+            digests: self.digests.clone(),
         }
+    }
+
+    /// The digest scheduler (tests call its steps).
+    pub fn digests(&self) -> &DigestScheduler {
+        &self.digests
     }
 
     /// The outbox worker over this app's chats (tests call its steps).
@@ -148,9 +182,20 @@ impl App {
             self.chats.clone(),
             self.outbox_ready.clone(),
         )
+        .with_metrics(self.pipeline.metrics().clone())
     }
 
-    /// Polls every feed once, delivers what that produced, and returns.
+    /// What the HTTP endpoints read (tests call [`crate::http::router`]).
+    pub fn http_state(&self) -> HttpState {
+        HttpState {
+            store: self.store.clone(),
+            metrics: self.pipeline.metrics().clone(),
+            chats: self.chats.clone(),
+        }
+    }
+
+    /// Polls every feed once, makes the digests that are due, delivers what
+    /// that produced, and returns.
     pub async fn run_once(&self) -> anyhow::Result<(PollSummary, DeliveryReport)> {
         let polls = poll_all_once(
             &self.pipeline,
@@ -158,8 +203,11 @@ impl App {
             self.settings.polling.max_concurrent,
         )
         .await?;
+        // Digests due now go out with this pass (`run --once` from cron).
+        let digests = self.digests.run_due(Utc::now()).await?;
         let delivered = self.delivery().drain(ONCE_PATIENCE).await?;
         info!(
+            digests = digests.made.len(),
             feeds_ok = polls.ok,
             feeds_unchanged = polls.not_modified,
             feeds_failed = polls.failed,
@@ -178,10 +226,10 @@ impl App {
             let listener = tokio::net::TcpListener::bind(addr)
                 .await
                 .with_context(|| format!("cannot listen on {addr} (config key http.listen)"))?;
-            info!(%addr, "serving /healthz and /metrics");
+            info!(%addr, "serving /healthz, /readyz and /metrics");
             tasks.spawn(crate::http::serve(
                 listener,
-                self.store.clone(),
+                self.http_state(),
                 shutdown.clone(),
             ));
         }
@@ -194,11 +242,22 @@ impl App {
         );
         tasks.spawn(scheduler.run_until_stopped(shutdown.clone()));
         tasks.spawn(self.delivery().run_until_stopped(shutdown.clone()));
+        tasks.spawn(self.digests.clone().run_until_stopped(shutdown.clone()));
         if let Some(console) = self.console.clone() {
             let input = tokio::io::BufReader::new(tokio::io::stdin());
             tasks.spawn(console.read_commands_until_stopped(
                 input,
                 self.commands(),
+                shutdown.clone(),
+            ));
+        }
+        if let Some(discord) = self.discord.clone() {
+            tasks.spawn(discord.receive_until_stopped(self.commands(), shutdown.clone()));
+        }
+        if let Some(telegram) = self.telegram.clone() {
+            tasks.spawn(telegram.receive_until_stopped(
+                self.commands(),
+                self.outbox_ready.clone(),
                 shutdown.clone(),
             ));
         }

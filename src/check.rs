@@ -19,6 +19,7 @@ use crate::{
         parse::{FeedItem, parse_document},
     },
     matching::{Article, Matcher, MatcherBuilder, RuleSpec},
+    stories::{Probe, Signature, StoryIndex},
 };
 
 /// Rules as given on the command line or in a rules file.
@@ -90,6 +91,18 @@ struct JsonArticle<'a> {
     title: &'a str,
     link: Option<&'a str>,
     matches: Vec<JsonMatch<'a>>,
+    /// Set when the article is a copy of an earlier article of this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    story: Option<JsonStory>,
+}
+
+/// The story an article joined within a check run, in `--json` output.
+#[derive(Debug, Serialize)]
+struct JsonStory {
+    /// The run's number (from 1) of the story's first article.
+    first_article: i64,
+    /// Why, e.g. "text 64% similar to article 2 (headline words 20% shared)".
+    reason: String,
 }
 
 /// Totals of a check run.
@@ -127,10 +140,14 @@ pub async fn run_check(
         ..CheckSummary::default()
     };
     let mut matching_time = Duration::ZERO;
+    // Copies among the run's own articles are shown as one story.
+    let mut stories = StoryIndex::new(settings.stories.window());
+    let now = chrono::Utc::now();
     for (name, items) in read_inputs(settings, inputs).await? {
         for item in &items {
             summary.articles += 1;
             let body = format!("{}\n{}", item.summary, item.content);
+            let story = join_story(&mut stories, summary.articles, item, &body, now);
             let started = Instant::now();
             let hits = rules.matcher.find(&Article {
                 title: &item.title,
@@ -154,6 +171,7 @@ pub async fn run_check(
                             snippet: &h.snippet.text,
                         })
                         .collect(),
+                    story,
                 };
                 writeln!(out, "{}", serde_json::to_string(&line)?)?;
             } else {
@@ -165,6 +183,13 @@ pub async fn run_check(
                 writeln!(out, "{name}: {title}")?;
                 if let Some(link) = &item.link {
                     writeln!(out, "  {link}")?;
+                }
+                if let Some(story) = &story {
+                    writeln!(
+                        out,
+                        "  SAME STORY as article {}: {}",
+                        story.first_article, story.reason
+                    )?;
                 }
                 if hits.is_empty() {
                     writeln!(out, "  no rule matched")?;
@@ -206,6 +231,34 @@ pub async fn run_check(
         }
     }
     Ok(summary)
+}
+
+/// Adds the run's `number`-th article to `stories`; the story it joined,
+/// if it is a copy of an earlier article of the run.
+fn join_story(
+    stories: &mut StoryIndex,
+    number: usize,
+    item: &FeedItem,
+    body: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<JsonStory> {
+    let number = i64::try_from(number).unwrap_or(i64::MAX);
+    let signature = Signature::of(&item.title, body);
+    let canonical = item
+        .link
+        .as_deref()
+        .and_then(crate::pipeline::canonical_url);
+    let joined = stories.find(&Probe {
+        canonical_url: canonical.as_deref(),
+        guid: None,
+        signature: &signature,
+    });
+    let story_id = joined.as_ref().map_or(number, |j| j.story_id);
+    stories.insert(number, story_id, now, canonical.as_deref(), None, signature);
+    joined.map(|j| JsonStory {
+        first_article: j.story_id,
+        reason: j.evidence.to_string(),
+    })
 }
 
 /// Every input as (name, items). Directories give their files, sorted.
@@ -301,4 +354,95 @@ fn files_of(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// How far back `wirewatch check --history` looks, in days.
+pub const HISTORY_DAYS: i64 = 7;
+
+/// Most stored articles `wirewatch check --history` reads.
+const HISTORY_LIMIT: i64 = 200_000;
+
+/// One rule in `--history --json` output.
+#[derive(Debug, Serialize)]
+struct JsonTrial<'a> {
+    rule: &'a str,
+    articles: usize,
+    matched: usize,
+    examples: Vec<JsonExample<'a>>,
+}
+
+/// One example match in `--history --json` output.
+#[derive(Debug, Serialize)]
+struct JsonExample<'a> {
+    title: &'a str,
+    source: &'a str,
+    url: Option<&'a str>,
+    terms: &'a [String],
+}
+
+/// `wirewatch check --history`: each rule tried on the articles stored in
+/// the last [`HISTORY_DAYS`] days (the database of `settings`), before it is
+/// saved: how many it would have matched, with the latest as examples.
+/// Returns the number of rules that matched something.
+pub async fn run_history(
+    settings: &Settings,
+    rules: &CheckRules,
+    json: bool,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<usize> {
+    let store = crate::store::Store::open(&settings.database.url)
+        .await
+        .context("cannot open the database to read stored articles")?;
+    let since = chrono::Utc::now() - chrono::Duration::days(HISTORY_DAYS);
+    let articles = store.articles_since(since, HISTORY_LIMIT).await?;
+    let mut matching_rules = 0;
+    for (text, spec) in &rules.specs {
+        let trial = crate::matching::try_rule(
+            spec,
+            articles.iter().map(|a| Article {
+                title: &a.title,
+                body: &a.summary,
+                source: &a.source,
+            }),
+            3,
+        );
+        if trial.matched > 0 {
+            matching_rules += 1;
+        }
+        if json {
+            let line = JsonTrial {
+                rule: text,
+                articles: trial.articles,
+                matched: trial.matched,
+                examples: trial
+                    .examples
+                    .iter()
+                    .map(|(i, hit)| JsonExample {
+                        title: &articles[*i].title,
+                        source: &articles[*i].source,
+                        url: articles[*i].url.as_deref(),
+                        terms: &hit.terms,
+                    })
+                    .collect(),
+            };
+            writeln!(out, "{}", serde_json::to_string(&line)?)?;
+            continue;
+        }
+        writeln!(
+            out,
+            "{text}: would have matched {} of the {} articles stored in the last {HISTORY_DAYS} days",
+            trial.matched, trial.articles
+        )?;
+        for (i, hit) in &trial.examples {
+            let a = &articles[*i];
+            writeln!(
+                out,
+                "  {} — {} (on: {})",
+                a.title,
+                a.source,
+                hit.terms.join(", ")
+            )?;
+        }
+    }
+    Ok(matching_rules)
 }

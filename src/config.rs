@@ -77,6 +77,52 @@ pub struct Settings {
     /// Digest defaults for new chats and the console chat.
     #[serde(default)]
     pub digest: DigestSettings,
+    /// Story clustering of syndicated copies.
+    #[serde(default)]
+    pub stories: StoriesSettings,
+    /// Log output.
+    #[serde(default)]
+    pub log: LogSettings,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `"human"` (default) or `"json"` (one object a line).
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(try_from = "String")]
+pub enum LogFormat {
+    /// Readable lines.
+    #[default]
+    Human,
+    /// One JSON object a line, with every field.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "human" => Ok(Self::Human),
+            "json" => Ok(Self::Json),
+            other => Err(format!(
+                "invalid log format {other:?}: use \"human\" or \"json\""
+            )),
+        }
+    }
+}
+
+impl TryFrom<String> for LogFormat {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
 }
 
 /// `[database]`
@@ -129,6 +175,10 @@ pub struct PollingSettings {
     /// Longest wait between retries of a failing feed.
     #[serde(default = "default_max_backoff_secs")]
     pub max_backoff_secs: u64,
+    /// A feed failing for longer than this is reported to its chats (once,
+    /// and once more when it recovers).
+    #[serde(default = "default_unhealthy_after_secs")]
+    pub unhealthy_after_secs: u64,
 }
 
 impl Default for PollingSettings {
@@ -142,6 +192,7 @@ impl Default for PollingSettings {
             max_per_host: default_max_per_host(),
             jitter_secs: default_jitter_secs(),
             max_backoff_secs: default_max_backoff_secs(),
+            unhealthy_after_secs: default_unhealthy_after_secs(),
         }
     }
 }
@@ -166,6 +217,9 @@ fn default_jitter_secs() -> u64 {
     5
 }
 fn default_max_backoff_secs() -> u64 {
+    3600
+}
+fn default_unhealthy_after_secs() -> u64 {
     3600
 }
 
@@ -197,6 +251,9 @@ pub struct TelegramSettings {
     /// Bot API base URL.
     #[serde(default = "default_telegram_api")]
     pub api_url: Url,
+    /// Who may change a group's rules and feeds.
+    #[serde(default)]
+    pub group_rules: GroupRules,
 }
 
 impl Default for TelegramSettings {
@@ -204,6 +261,32 @@ impl Default for TelegramSettings {
         Self {
             token: empty_secret(),
             api_url: default_telegram_api(),
+            group_rules: GroupRules::default(),
+        }
+    }
+}
+
+/// `telegram.group_rules`: who may add and remove rules and feeds in a
+/// group chat (in a private chat, its user always may).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(try_from = "String")]
+pub enum GroupRules {
+    /// Only the group's administrators (checked with the platform).
+    #[default]
+    Admins,
+    /// Every member.
+    Members,
+}
+
+impl TryFrom<String> for GroupRules {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "admins" => Ok(Self::Admins),
+            "members" => Ok(Self::Members),
+            other => Err(format!(
+                "invalid group_rules {other:?}: use \"admins\" or \"members\""
+            )),
         }
     }
 }
@@ -222,6 +305,14 @@ pub struct DiscordSettings {
     /// REST base URL.
     #[serde(default = "default_discord_api")]
     pub api_url: Url,
+    /// Register the slash commands in this server only (instant; for
+    /// testing) instead of globally.
+    #[serde(default)]
+    pub guild_id: Option<DiscordId>,
+    /// Who may change a server channel's rules and feeds: members with
+    /// Manage Channels (`admins`), or everyone (`members`).
+    #[serde(default)]
+    pub group_rules: GroupRules,
 }
 
 impl Default for DiscordSettings {
@@ -229,6 +320,37 @@ impl Default for DiscordSettings {
         Self {
             token: empty_secret(),
             api_url: default_discord_api(),
+            guild_id: None,
+            group_rules: GroupRules::default(),
+        }
+    }
+}
+
+/// A Discord snowflake id from the config: a positive integer, written as
+/// a TOML integer or a string of digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "IdValue")]
+pub struct DiscordId(pub u64);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum IdValue {
+    Number(i64),
+    Text(String),
+}
+
+impl TryFrom<IdValue> for DiscordId {
+    type Error = String;
+    fn try_from(v: IdValue) -> Result<Self, String> {
+        let id = match &v {
+            IdValue::Number(n) => u64::try_from(*n).ok(),
+            IdValue::Text(t) => t.trim().parse::<u64>().ok(),
+        };
+        match id {
+            Some(id) if id > 0 => Ok(DiscordId(id)),
+            _ => {
+                Err("a Discord id is a positive number (copy it with Developer Mode on)".to_owned())
+            }
         }
     }
 }
@@ -324,6 +446,38 @@ impl Default for DigestSettings {
 fn default_zone() -> TimeZone {
     TimeZone(chrono_tz::UTC)
 }
+
+/// `[stories]`: clustering syndicated copies of one story.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoriesSettings {
+    /// How far back a new article is compared with earlier ones, in hours.
+    #[serde(default = "default_story_window_hours")]
+    pub window_hours: u64,
+}
+
+impl StoriesSettings {
+    /// The window as a duration.
+    pub fn window(&self) -> Duration {
+        Duration::from_secs(self.window_hours.saturating_mul(3600))
+    }
+}
+
+impl Default for StoriesSettings {
+    fn default() -> Self {
+        Self {
+            window_hours: default_story_window_hours(),
+        }
+    }
+}
+
+fn default_story_window_hours() -> u64 {
+    48
+}
+
+/// Longest story window accepted: the index keeps every article of the
+/// window in memory.
+const MAX_STORY_WINDOW_HOURS: u64 = 24 * 30;
 
 /// A 6-field cron schedule (`sec min hour dom mon dow`), parsed.
 #[derive(Clone, Deserialize)]
@@ -601,6 +755,12 @@ impl Settings {
                 "only SQLite is supported: use a URL such as sqlite://data/wirewatch.db",
             ));
         }
+        if !(1..=MAX_STORY_WINDOW_HOURS).contains(&self.stories.window_hours) {
+            return Err(invalid(
+                "stories.window_hours",
+                &format!("must be between 1 and {MAX_STORY_WINDOW_HOURS} (30 days)"),
+            ));
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, feed) in self.feeds.iter().enumerate() {
             if !seen.insert(feed.url.0.as_str()) {
@@ -853,6 +1013,60 @@ mod tests {
         let debug = format!("{s:?}");
         assert!(!debug.contains("SECRET-TOKEN"), "{debug}");
         assert!(token_is_set(&s.telegram.token));
+    }
+
+    #[test]
+    fn telegram_group_rules_default_to_admins_and_refuse_other_words() {
+        assert_eq!(
+            load("", &[]).unwrap().telegram.group_rules,
+            GroupRules::Admins
+        );
+        let s = load("[telegram]\ngroup_rules = \"members\"", &[]).unwrap();
+        assert_eq!(s.telegram.group_rules, GroupRules::Members);
+        let s = load("", &[("WIREWATCH__TELEGRAM__GROUP_RULES", "members")]).unwrap();
+        assert_eq!(s.telegram.group_rules, GroupRules::Members);
+        let message = error("[telegram]\ngroup_rules = \"everyone\"", &[]);
+        assert!(message.contains("telegram.group_rules"), "{message}");
+        assert!(message.contains("admins"), "{message}");
+    }
+
+    #[test]
+    fn discord_guild_id_takes_numbers_or_digit_strings_and_refuses_others() {
+        let s = load("", &[]).unwrap();
+        assert_eq!(s.discord.guild_id, None);
+        assert_eq!(s.discord.group_rules, GroupRules::Admins);
+        let s = load(
+            "[discord]\nguild_id = 1234567890123\ngroup_rules = \"members\"",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.discord.guild_id, Some(DiscordId(1_234_567_890_123)));
+        assert_eq!(s.discord.group_rules, GroupRules::Members);
+        let s = load("", &[("WIREWATCH__DISCORD__GUILD_ID", "42")]).unwrap();
+        assert_eq!(s.discord.guild_id, Some(DiscordId(42)));
+        for bad in [
+            "guild_id = \"general\"",
+            "guild_id = -5",
+            "guild_id = 0",
+            "group_rules = \"all\"",
+        ] {
+            let message = error(&format!("[discord]\n{bad}"), &[]);
+            assert!(message.contains("discord."), "{bad}: {message}");
+        }
+    }
+
+    #[test]
+    fn the_story_window_defaults_to_48_hours_and_refuses_zero_or_months() {
+        let s = load("", &[]).unwrap();
+        assert_eq!(s.stories.window(), Duration::from_secs(48 * 3600));
+        let s = load("[stories]\nwindow_hours = 12", &[]).unwrap();
+        assert_eq!(s.stories.window_hours, 12);
+        let s = load("", &[("WIREWATCH__STORIES__WINDOW_HOURS", "6")]).unwrap();
+        assert_eq!(s.stories.window_hours, 6);
+        for bad in ["0", "100000"] {
+            let message = error(&format!("[stories]\nwindow_hours = {bad}"), &[]);
+            assert!(message.contains("stories.window_hours"), "{message}");
+        }
     }
 
     #[test]

@@ -16,7 +16,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use crate::{
-    chat::{Chat, ChatTarget, Outgoing, Platform, SendError},
+    chat::{Chat, ChatTarget, Outgoing, Platform, SendError, Sent},
+    metrics::Metrics,
     store::{OutboxMessage, Redelivery, Store, StoreError},
 };
 
@@ -26,6 +27,22 @@ const BATCH: u32 = 100;
 const MAX_RETRY: Duration = Duration::from_secs(600);
 /// How long the worker sleeps when nothing is pending (new rows wake it).
 const IDLE: Duration = Duration::from_secs(60);
+/// Pending messages of one chat offered to its adapter at once, which may
+/// merge several into one platform message (a burst of alerts).
+const MAX_COALESCED: usize = 50;
+
+/// An outbox entry that edits a message already sent instead of sending
+/// a new one: the message of outbox row `of` is to read `message` now (a
+/// story's alert that gained outlets). Stored as `{"type":"edit",…}`, which
+/// never decodes as an [`Outgoing`], so it is never merged into a burst.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename = "edit")]
+pub struct EditEntry {
+    /// The outbox row whose platform message is edited.
+    pub of: i64,
+    /// What that message is to say now.
+    pub message: Outgoing,
+}
 
 /// What one delivery round did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -43,6 +60,7 @@ pub struct Delivery {
     store: Store,
     chats: HashMap<Platform, Arc<dyn Chat>>,
     ready: Arc<Notify>,
+    metrics: Metrics,
 }
 
 impl Delivery {
@@ -52,7 +70,14 @@ impl Delivery {
             store,
             chats: chats.into_iter().map(|c| (c.platform(), c)).collect(),
             ready,
+            metrics: Metrics::default(),
         }
+    }
+
+    /// Counts sends, failures and rate-limit waits into `metrics`.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Sends every message due at `now`, once: the worker's step.
@@ -61,12 +86,28 @@ impl Delivery {
         // A chat that was rate limited gets nothing more this round, so
         // its messages stay in order.
         let mut held: HashSet<i64> = HashSet::new();
-        for msg in self.store.due_messages(now, BATCH).await? {
-            if held.contains(&msg.subscription_id) {
+        // Rows already sent this round as part of a coalesced message.
+        let mut carried: HashSet<i64> = HashSet::new();
+        let due = self.store.due_messages(now, BATCH).await?;
+        for (i, msg) in due.iter().enumerate() {
+            if held.contains(&msg.subscription_id) || carried.contains(&msg.id) {
                 continue;
             }
-            match self.deliver(&msg, now).await? {
-                Delivered::Sent => report.sent += 1,
+            // The chat's next due messages, in order: the adapter may send
+            // a burst of them as one message.
+            let burst: Vec<&OutboxMessage> = std::iter::once(msg)
+                .chain(
+                    due[i + 1..]
+                        .iter()
+                        .filter(|m| m.subscription_id == msg.subscription_id),
+                )
+                .take(MAX_COALESCED)
+                .collect();
+            match self.deliver(&burst, now).await? {
+                Delivered::Sent(count) => {
+                    report.sent += count;
+                    carried.extend(burst.iter().take(count).map(|m| m.id));
+                }
                 Delivered::Failed => report.failed += 1,
                 Delivered::HoldChat => {
                     report.deferred += 1;
@@ -79,9 +120,10 @@ impl Delivery {
 
     async fn deliver(
         &self,
-        msg: &OutboxMessage,
+        burst: &[&OutboxMessage],
         now: DateTime<Utc>,
     ) -> Result<Delivered, StoreError> {
+        let msg = burst[0];
         let Some(chat) = msg
             .platform
             .parse::<Platform>()
@@ -102,13 +144,19 @@ impl Delivery {
                 .await?;
             return Ok(Delivered::HoldChat);
         };
-        let outgoing: Outgoing = match serde_json::from_str(&msg.payload) {
+        let edit = serde_json::from_str::<EditEntry>(&msg.payload).ok();
+        let decoded = match &edit {
+            Some(edit) => Ok(edit.message.clone()),
+            None => serde_json::from_str(&msg.payload),
+        };
+        let outgoing: Outgoing = match decoded {
             Ok(o) => o,
             Err(e) => {
                 error!(message_id = msg.id, error = %e, "undecodable outbox payload");
                 self.store
                     .mark_failed(msg.id, now, &format!("undecodable payload: {e}"))
                     .await?;
+                self.metrics.record_failed(&msg.platform);
                 return Ok(Delivered::Failed);
             }
         };
@@ -116,20 +164,46 @@ impl Delivery {
             platform: chat.platform(),
             chat_id: msg.chat_id.clone(),
         };
-        match chat.send(&target, &outgoing).await {
-            Ok(sent) => {
-                self.store
-                    .mark_sent(msg.id, Utc::now(), sent.message_id.as_deref())
-                    .await?;
+        // Followers that do not decode are left for their own turn.
+        let outgoings: Vec<Outgoing> = std::iter::once(outgoing)
+            .chain(
+                burst[1..]
+                    .iter()
+                    .map_while(|m| serde_json::from_str::<Outgoing>(&m.payload).ok()),
+            )
+            .collect();
+        let result = match &edit {
+            Some(edit) => self
+                .edit(chat.as_ref(), &target, edit)
+                .await?
+                .map(|s| (1, s)),
+            None => chat.send_coalesced(&target, &outgoings).await,
+        };
+        match result {
+            Ok((count, sent)) => {
+                let count = count.clamp(1, outgoings.len());
+                if count == 1 {
+                    self.store
+                        .mark_sent(msg.id, Utc::now(), sent.message_id.as_deref())
+                        .await?;
+                } else {
+                    let ids: Vec<i64> = burst[..count].iter().map(|m| m.id).collect();
+                    self.store
+                        .mark_sent_together(&ids, Utc::now(), sent.message_id.as_deref())
+                        .await?;
+                }
                 debug!(
                     message_id = msg.id,
                     subscription_id = msg.subscription_id,
+                    messages = count,
                     "sent"
                 );
-                Ok(Delivered::Sent)
+                self.metrics.record_sent(chat.platform(), count);
+                Ok(Delivered::Sent(count))
             }
             Err(SendError::RateLimited(wait)) => {
                 info!(message_id = msg.id, ?wait, "rate limited; waiting");
+                self.metrics.record_rate_limit(chat.platform(), wait);
                 let at =
                     now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
                 self.store
@@ -154,18 +228,20 @@ impl Delivery {
             Err(SendError::Migrated(to)) => {
                 info!(subscription_id = msg.subscription_id, new_chat_id = %to.chat_id, "chat migrated");
                 self.store
-                    .move_subscription(msg.subscription_id, &to.chat_id)
+                    .move_subscription_merging(msg.subscription_id, &to.chat_id)
                     .await?;
                 Ok(Delivered::HoldChat)
             }
             Err(SendError::Rejected(reason)) => {
                 error!(message_id = msg.id, %reason, "message rejected by the platform");
                 self.store.mark_failed(msg.id, now, &reason).await?;
+                self.metrics.record_failed(&msg.platform);
                 Ok(Delivered::Failed)
             }
             Err(SendError::Unexpected(e)) => {
                 let wait = retry_delay(msg.attempts + 1);
                 warn!(message_id = msg.id, error = %e, ?wait, "send failed; will retry");
+                self.metrics.record_send_error(chat.platform());
                 let at =
                     now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(10));
                 self.store
@@ -181,6 +257,30 @@ impl Delivery {
                 Ok(Delivered::HoldChat)
             }
         }
+    }
+
+    /// Applies an edit entry through the platform. An edit that cannot
+    /// apply (the original is gone, was never sent, or went out merged with
+    /// other alerts, which the edit would erase) is refused like a message
+    /// the platform rejects.
+    async fn edit(
+        &self,
+        chat: &dyn Chat,
+        target: &ChatTarget,
+        edit: &EditEntry,
+    ) -> Result<Result<Sent, SendError>, StoreError> {
+        let refuse = |why: &str| Ok(Err(SendError::Rejected(why.to_owned())));
+        let Some(original) = self.store.edit_target(edit.of).await? else {
+            return refuse("the edited message is gone");
+        };
+        if !original.sent {
+            return refuse("the edited message was never sent");
+        }
+        if original.shared {
+            return refuse("the edited message went out merged with others");
+        }
+        let message_id = original.platform_message_id.unwrap_or_default();
+        Ok(chat.edit(target, &message_id, &edit.message).await)
     }
 
     /// Delivers as messages fall due until `shutdown`; a send in progress
@@ -239,7 +339,8 @@ impl Delivery {
 }
 
 enum Delivered {
-    Sent,
+    /// This many messages of the burst went out (as one).
+    Sent(usize),
     Failed,
     HoldChat,
 }

@@ -16,11 +16,17 @@
 //! - [`alerts`]: hits to platform-neutral messages (pure code).
 //! - [`commands`]: the chat command grammar and its execution.
 //! - [`chat`]: the one chat trait and its adapters.
+//! - [`stories`]: clustering syndicated copies into stories (pure code).
 //! - [`pipeline`]: one poll of one feed, from bytes to outbox rows.
 //! - [`scheduler`]: cron-driven polling of every feed.
 //! - [`delivery`]: the outbox worker: send, retry, wait out rate limits.
+//! - [`digests`]: each chat's daily digest at its local time, DST-safe.
 //! - [`app`]: wires it all together and shuts it down gracefully.
-//! - [`http`]: `/healthz` and `/metrics`.
+//! - [`http`]: `/healthz`, `/readyz` and `/metrics`.
+//! - [`metrics`]: the Prometheus counters, histograms and gauges.
+//! - [`health`]: feed health in chat: `/feeds` and failing/recovered notices.
+//! - [`opml`]: OPML import and export of the feed list.
+//! - [`doctor`]: `wirewatch doctor`, checks of config, store, chat APIs, feeds.
 
 pub mod alerts;
 pub mod app;
@@ -29,9 +35,15 @@ pub mod check;
 pub mod commands;
 pub mod config;
 pub mod delivery;
+pub mod digests;
+pub mod doctor;
 pub mod feeds;
+pub mod health;
 pub mod http;
 pub mod matching;
+pub mod metrics;
+pub mod opml;
 pub mod pipeline;
 pub mod scheduler;
 pub mod store;
+pub mod stories;

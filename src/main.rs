@@ -1,6 +1,10 @@
 //! The `wirewatch` binary: parse the command line, load the config, start.
 
-use std::{io::IsTerminal, path::PathBuf, process::ExitCode};
+use std::{
+    io::IsTerminal,
+    path::{Path, PathBuf},
+    process::ExitCode,
+};
 
 use clap::{Parser, Subcommand};
 use tokio_util::sync::CancellationToken;
@@ -8,7 +12,9 @@ use wirewatch::{
     app::{App, shutdown_signal},
     chat::console::ConsoleChat,
     check::{CheckOutput, CheckRules, run_check},
-    config::{DEFAULT_CONFIG_PATH, Settings},
+    config::{DEFAULT_CONFIG_PATH, LogFormat, Settings},
+    doctor::run_doctor,
+    opml::{import_opml, write_opml},
     store::Store,
 };
 
@@ -16,6 +22,9 @@ use wirewatch::{
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Cli {
+    /// Log format on stderr: human (default) or json; overrides `log.format`.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -45,6 +54,10 @@ enum Command {
         /// One JSON line per article.
         #[arg(long)]
         json: bool,
+        /// Instead of INPUT, try the rules on the articles stored in the
+        /// last 7 days (the database of --config, default config/default.toml).
+        #[arg(long, conflicts_with = "inputs")]
+        history: bool,
         /// Feed, HTML or text files, directories of them, URLs, or - for stdin.
         #[arg(value_name = "INPUT")]
         inputs: Vec<String>,
@@ -55,18 +68,84 @@ enum Command {
         #[arg(long, default_value = DEFAULT_CONFIG_PATH)]
         config: PathBuf,
     },
+    /// Import or export the feed list as OPML.
+    Feeds {
+        #[command(subcommand)]
+        action: FeedsAction,
+    },
+    /// Check the config, the database, each chat API and each feed, and
+    /// say what is wrong (exit 0: nothing, 1: problems found).
+    Doctor {
+        /// Config file.
+        #[arg(long, default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FeedsAction {
+    /// Add the feeds of an OPML file (exit 1 when some entries were invalid).
+    Import {
+        /// Config file.
+        #[arg(long, default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+        /// The OPML file.
+        file: PathBuf,
+    },
+    /// Write every watched feed as OPML 2.0 to stdout.
+    Export {
+        /// Config file.
+        #[arg(long, default_value = DEFAULT_CONFIG_PATH)]
+        config: PathBuf,
+    },
+}
+
+impl Command {
+    fn config_path(&self) -> Option<&Path> {
+        match self {
+            Command::Run { config, .. }
+            | Command::Migrate { config }
+            | Command::Doctor { config }
+            | Command::Feeds {
+                action: FeedsAction::Import { config, .. } | FeedsAction::Export { config },
+            } => Some(config),
+            Command::Check { config, .. } => config.as_deref(),
+        }
+    }
+}
+
+/// Sets up logging to stderr: the `--log-format` flag, else the config's
+/// `log.format` (a config that does not load is reported later, by the
+/// command itself).
+fn init_logging(cli: &Cli) {
+    let format = cli.log_format.unwrap_or_else(|| {
+        cli.command
+            .config_path()
+            .and_then(|path| Settings::load(path).ok())
+            .map(|s| s.log.format)
+            .unwrap_or_default()
+    });
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Human => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        // One object a line; the fields of the enclosing span (a poll's
+        // feed_id) come along with every event.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn")),
-        )
-        .init();
+    init_logging(&cli);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -110,8 +189,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             rules,
             rules_file,
             json,
+            history,
             inputs,
         } => {
+            let config = match (config, history) {
+                (None, true) => Some(PathBuf::from(DEFAULT_CONFIG_PATH)),
+                (config, _) => config,
+            };
             let settings = match config {
                 Some(path) => Settings::load(&path)?,
                 None => Settings::default(),
@@ -126,6 +210,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .map(|(i, r)| (format!("--rule #{}", i + 1), r.as_str())),
                 )?,
             };
+            if history {
+                let mut stdout = std::io::stdout();
+                let matched =
+                    wirewatch::check::run_history(&settings, &rules, json, &mut stdout).await?;
+                return Ok(if matched > 0 {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                });
+            }
             let output = CheckOutput {
                 json,
                 summary: bulk,
@@ -133,6 +227,42 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut stdout = std::io::stdout();
             let summary = run_check(&settings, &rules, &inputs, output, &mut stdout).await?;
             Ok(if summary.matched_articles > 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Feeds {
+            action: FeedsAction::Import { config, file },
+        } => {
+            let settings = Settings::load(&config)?;
+            let store = Store::open(&settings.database.url).await?;
+            let import = import_opml(
+                &store,
+                &file,
+                settings.polling.allow_private_addresses,
+                chrono::Utc::now(),
+            )
+            .await?;
+            print!("{}", import.describe(&file));
+            Ok(if import.invalid.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Feeds {
+            action: FeedsAction::Export { config },
+        } => {
+            let settings = Settings::load(&config)?;
+            let store = Store::open(&settings.database.url).await?;
+            let feeds = store.exported_feeds().await?;
+            print!("{}", write_opml(&feeds, chrono::Utc::now()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Doctor { config } => {
+            let problems = run_doctor(&config, &mut std::io::stdout()).await?;
+            Ok(if problems == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)

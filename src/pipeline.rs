@@ -19,19 +19,26 @@ use url::Url;
 
 use crate::{
     alerts::{AlertArticle, build_alert},
+    chat::Outgoing,
     config::Backfill,
+    delivery::EditEntry,
     feeds::{
         fetch::{FetchOutcome, Fetcher, Trust, Validators},
         parse::{FeedItem, parse_feed},
     },
+    health::FeedHealth,
     matching::{Article, Hit, Matcher, MatcherBuilder, RuleSpec},
-    store::{Feed, FeedOrigin, NewArticle, RuleRow, Store, StoreError, Subscription},
+    metrics::Metrics,
+    store::{Feed, FeedOrigin, NewArticle, RuleRow, Store, StoreError, StoreTx, Subscription},
+    stories::{Probe, Signature, StoryIndex},
 };
 
 /// First wait after a failed poll; doubled on each further failure.
 const FIRST_BACKOFF: Duration = Duration::from_secs(30);
 /// How much of an article's text is stored as its summary.
 const SUMMARY_CHARS: usize = 600;
+/// The story window when the config does not set one.
+const DEFAULT_STORY_WINDOW: Duration = Duration::from_secs(48 * 3600);
 
 /// Why a poll did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +80,10 @@ pub struct IngestReport {
     pub hits: usize,
     /// Alert messages queued.
     pub alerts: usize,
+    /// New articles that joined a story already in the window.
+    pub joined_stories: usize,
+    /// Alerts given another outlet ("also: …"): edits queued for sent ones.
+    pub story_updates: usize,
 }
 
 /// Every rule of every chat, compiled, with what delivery needs to know.
@@ -134,6 +145,13 @@ pub struct Pipeline {
     rules: RwLock<Arc<RuleSet>>,
     outbox_ready: Arc<Notify>,
     max_backoff: Duration,
+    metrics: Metrics,
+    health: FeedHealth,
+    /// The story index of the last `story_window`; loaded from the store
+    /// on first use. Held for a whole ingest, so that polls of different
+    /// feeds see each other's articles in order.
+    stories: tokio::sync::Mutex<Option<StoryIndex>>,
+    story_window: Duration,
 }
 
 impl Pipeline {
@@ -150,7 +168,31 @@ impl Pipeline {
             rules: RwLock::new(Arc::new(RuleSet::empty())),
             outbox_ready,
             max_backoff,
+            metrics: Metrics::default(),
+            health: FeedHealth::default(),
+            stories: tokio::sync::Mutex::new(None),
+            story_window: DEFAULT_STORY_WINDOW,
         }
+    }
+
+    /// Compares new articles with those of the last `window` to find their
+    /// story (`[stories] window_hours`).
+    pub fn with_story_window(mut self, window: Duration) -> Self {
+        self.story_window = window;
+        self
+    }
+
+    /// Counts into `metrics` and reports feeds failing for longer than
+    /// `unhealthy_after` to their chats.
+    pub fn with_operations(mut self, metrics: Metrics, unhealthy_after: Duration) -> Self {
+        self.metrics = metrics;
+        self.health = FeedHealth::new(unhealthy_after);
+        self
+    }
+
+    /// The metrics this pipeline counts into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Recompiles the rule set from the store and swaps it in.
@@ -176,7 +218,19 @@ impl Pipeline {
     }
 
     /// Polls one feed once: the scheduler's step, also called by tests.
+    /// Counts the outcome and tells the feed's chats when its health changed.
+    #[tracing::instrument(name = "poll", skip_all, fields(feed_id = feed.id))]
     pub async fn poll(&self, feed: &Feed, now: DateTime<Utc>) -> Result<PollOutcome, PollError> {
+        let outcome = self.poll_feed(feed, now).await;
+        self.metrics.record_poll(&outcome);
+        let name = feed.display_name();
+        self.health
+            .check_after_poll(&self.store, feed.id, name, now, &self.outbox_ready)
+            .await;
+        outcome
+    }
+
+    async fn poll_feed(&self, feed: &Feed, now: DateTime<Utc>) -> Result<PollOutcome, PollError> {
         let url = match Url::parse(&feed.url) {
             Ok(url) => url,
             Err(e) => return self.fail(feed, format!("invalid URL: {e}"), now).await,
@@ -185,7 +239,10 @@ impl Pipeline {
             FeedOrigin::Operator => Trust::Operator,
             FeedOrigin::Chat => Trust::Chat,
         };
-        let body = match self.fetcher.fetch(&url, &feed.validators, trust).await {
+        let started = std::time::Instant::now();
+        let fetched = self.fetcher.fetch(&url, &feed.validators, trust).await;
+        self.metrics.observe_fetch(started.elapsed());
+        let body = match fetched {
             Ok(FetchOutcome::NotModified) => {
                 self.store.record_not_modified(feed.id, now).await?;
                 debug!(feed_id = feed.id, "not modified");
@@ -195,10 +252,12 @@ impl Pipeline {
             Err(e) => return self.fail(feed, e.to_string(), now).await,
         };
         let final_url = body.final_url.clone();
+        let started = std::time::Instant::now();
         let parsed = tokio::task::spawn_blocking(move || {
             parse_feed(&body.bytes, body.charset.as_deref(), Some(&final_url))
         })
         .await;
+        self.metrics.observe_parse(started.elapsed());
         let parsed = match parsed {
             Ok(Ok(parsed)) => parsed,
             Ok(Err(e)) => {
@@ -275,6 +334,7 @@ impl Pipeline {
             .collect();
         let matcher_rules = rules.clone();
         let source_name = source.to_owned();
+        let started = std::time::Instant::now();
         let all_hits = tokio::task::spawn_blocking(move || {
             to_match
                 .iter()
@@ -290,6 +350,7 @@ impl Pipeline {
                 .collect::<Vec<Vec<Hit>>>()
         })
         .await;
+        self.metrics.observe_match(started.elapsed());
         let all_hits = match all_hits {
             Ok(hits) => hits,
             Err(e) => {
@@ -297,8 +358,13 @@ impl Pipeline {
                 return Err(PollError::Matching(e.to_string()));
             }
         };
+        let signatures = story_signatures(&fresh).await?;
+        let mut story_index = self.stories.lock().await;
+        let mut stories =
+            StoryDesk::open(&mut story_index, &self.store, self.story_window, now).await?;
+        let mut hit_specs: Vec<&str> = Vec::new();
         let mut tx = self.store.begin().await?;
-        for ((key, item, body), hits) in fresh.iter().zip(&all_hits) {
+        for (((key, item, body), hits), signature) in fresh.iter().zip(&all_hits).zip(signatures) {
             let canonical = item.link.as_deref().and_then(canonical_url);
             let duplicate_of = match &canonical {
                 Some(c) => tx.article_by_canonical_url(c, feed.id).await?,
@@ -322,6 +388,25 @@ impl Pipeline {
                 continue; // the same item twice in one document
             };
             report.new_articles += 1;
+            let story = stories
+                .assign(
+                    &mut tx,
+                    article_id,
+                    item,
+                    canonical.as_deref(),
+                    signature,
+                    now,
+                )
+                .await?;
+            if story.joined {
+                report.joined_stories += 1;
+                // A new feed's backlog is recorded quietly, updates included.
+                if alerts_on_item(feed, item, now) {
+                    report.story_updates +=
+                        add_outlet_to_story_alerts(&mut tx, story.id, article_id, source, now)
+                            .await?;
+                }
+            }
             if duplicate_of.is_some() {
                 report.duplicates += 1;
                 continue;
@@ -339,6 +424,7 @@ impl Pipeline {
                     .await?
                 {
                     report.hits += 1;
+                    hit_specs.push(rule.spec.as_str());
                     debug!(article_id, rule_id = rule.id, "hit");
                     by_chat.entry(rule.subscription_id).or_default().push((
                         rule.id,
@@ -362,16 +448,30 @@ impl Pipeline {
                 if !wants_alerts {
                     continue;
                 }
+                // One alert per story per rule: only rules that have not
+                // alerted on this story yet.
+                let chat_hits =
+                    new_story_rules(&mut tx, story.id, subscription_id, chat_hits).await?;
+                if chat_hits.is_empty() {
+                    continue;
+                }
                 let payload = serde_json::to_string(&build_alert(&article, &chat_hits))
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                tx.enqueue(subscription_id, &payload, now).await?;
+                let message_id = tx.enqueue(subscription_id, &payload, now).await?;
+                for (rule_id, _, _) in &chat_hits {
+                    tx.record_story_alert(story.id, subscription_id, *rule_id, message_id)
+                        .await?;
+                }
+                debug!(article_id, subscription_id, message_id, "alert queued");
                 report.alerts += 1;
             }
         }
         tx.record_poll_success(feed.id, validators, report.new_articles > 0, now)
             .await?;
         tx.commit().await?;
-        if report.alerts > 0 {
+        stories.keep();
+        self.metrics.record_ingest(report.new_articles, hit_specs);
+        if report.alerts > 0 || report.story_updates > 0 {
             self.outbox_ready.notify_one();
         }
         info!(
@@ -381,10 +481,236 @@ impl Pipeline {
             duplicates = report.duplicates,
             hits = report.hits,
             alerts = report.alerts,
+            joined_stories = report.joined_stories,
+            story_updates = report.story_updates,
             "feed ingested"
         );
         Ok(report)
     }
+}
+
+/// The story an ingested article belongs to.
+#[derive(Debug, Clone, Copy)]
+struct StoryAssignment {
+    id: i64,
+    /// It joined a story that was already in the window.
+    joined: bool,
+}
+
+/// The story index during one ingest: assigns articles to stories, and
+/// takes them out again unless the ingest's transaction committed.
+struct StoryDesk<'a> {
+    index: &'a mut StoryIndex,
+    added: Vec<i64>,
+    kept: bool,
+}
+
+impl<'a> StoryDesk<'a> {
+    /// The index in `slot`, loaded from the store if it is not yet, with
+    /// articles older than the window dropped.
+    async fn open(
+        slot: &'a mut Option<StoryIndex>,
+        store: &Store,
+        window: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<StoryDesk<'a>, StoreError> {
+        let index = match slot {
+            Some(index) => index,
+            None => slot.insert(load_story_index(store, window, now).await?),
+        };
+        index.evict(now);
+        Ok(StoryDesk {
+            index,
+            added: Vec::new(),
+            kept: false,
+        })
+    }
+
+    /// Finds the article's story (or starts one) and records it.
+    async fn assign(
+        &mut self,
+        tx: &mut StoreTx,
+        article_id: i64,
+        item: &FeedItem,
+        canonical: Option<&str>,
+        signature: Signature,
+        now: DateTime<Utc>,
+    ) -> Result<StoryAssignment, StoreError> {
+        let guid = item
+            .guid
+            .as_deref()
+            .map(str::trim)
+            .filter(|g| is_global_guid(g));
+        let joined = self.index.find(&Probe {
+            canonical_url: canonical,
+            guid,
+            signature: &signature,
+        });
+        let bytes = signature.to_bytes();
+        let assignment = match joined {
+            Some(joined) => {
+                let reason = joined.evidence.to_string();
+                debug!(article_id, story_id = joined.story_id, %reason, "article joined a story");
+                tx.grow_story(joined.story_id, now).await?;
+                tx.set_article_story(article_id, joined.story_id, &bytes, Some(&reason))
+                    .await?;
+                StoryAssignment {
+                    id: joined.story_id,
+                    joined: true,
+                }
+            }
+            None => {
+                let id = tx.create_story(article_id, now).await?;
+                tx.set_article_story(article_id, id, &bytes, None).await?;
+                StoryAssignment { id, joined: false }
+            }
+        };
+        self.index
+            .insert(article_id, assignment.id, now, canonical, guid, signature);
+        self.added.push(article_id);
+        Ok(assignment)
+    }
+
+    /// The transaction committed: the articles stay in the index.
+    fn keep(&mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for StoryDesk<'_> {
+    fn drop(&mut self) {
+        if !self.kept {
+            for article_id in self.added.drain(..) {
+                self.index.remove(article_id);
+            }
+        }
+    }
+}
+
+/// A guid that names one article across outlets (a URL or URN). Plain
+/// numbers and short tokens are only unique within their feed.
+fn is_global_guid(guid: &str) -> bool {
+    guid.len() >= 12
+        && (guid.contains("://") || guid.starts_with("urn:") || guid.starts_with("tag:"))
+}
+
+/// The story index of the window before `now`, from the stored signatures.
+async fn load_story_index(
+    store: &Store,
+    window: Duration,
+    now: DateTime<Utc>,
+) -> Result<StoryIndex, StoreError> {
+    let since = now - chrono::Duration::from_std(window).unwrap_or(chrono::Duration::hours(48));
+    let rows = store.story_window(since).await?;
+    let mut index = StoryIndex::new(window);
+    for row in rows {
+        let Some(signature) = Signature::from_bytes(&row.signature, &row.title) else {
+            warn!(
+                article_id = row.article_id,
+                "unreadable story signature; skipped"
+            );
+            continue;
+        };
+        let guid = row
+            .item_key
+            .strip_prefix("guid:")
+            .filter(|g| is_global_guid(g));
+        index.insert(
+            row.article_id,
+            row.story_id,
+            row.fetched_at,
+            row.canonical_url.as_deref(),
+            guid,
+            signature,
+        );
+    }
+    info!(
+        articles = index.len(),
+        window_hours = window.as_secs() / 3600,
+        "story index loaded"
+    );
+    Ok(index)
+}
+
+/// The signatures of new items, computed off the async threads.
+async fn story_signatures(
+    fresh: &[(&str, &FeedItem, String)],
+) -> Result<Vec<Signature>, PollError> {
+    let texts: Vec<(String, String)> = fresh
+        .iter()
+        .map(|(_, item, body)| (item.title.clone(), body.clone()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        texts
+            .iter()
+            .map(|(title, body)| Signature::of(title, body))
+            .collect()
+    })
+    .await
+    .map_err(|e| PollError::Matching(format!("story signatures: {e}")))
+}
+
+/// The hits of rules that have not yet alerted this chat on this story.
+async fn new_story_rules<'h>(
+    tx: &mut StoreTx,
+    story_id: i64,
+    subscription_id: i64,
+    hits: Vec<(i64, &'h str, &'h Hit)>,
+) -> Result<Vec<(i64, &'h str, &'h Hit)>, StoreError> {
+    let alerted = tx.story_alerted_rules(story_id, subscription_id).await?;
+    Ok(hits
+        .into_iter()
+        .filter(|(rule_id, _, _)| !alerted.contains(rule_id))
+        .collect())
+}
+
+/// Adds `source` to the "also" outlets of every alert about a story: an
+/// alert not yet sent is rewritten in place, a sent one gets an edit entry
+/// in the outbox. Returns how many alerts changed.
+async fn add_outlet_to_story_alerts(
+    tx: &mut StoreTx,
+    story_id: i64,
+    article_id: i64,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let corrupt = |e: serde_json::Error| StoreError::Corrupt(e.to_string());
+    let mut changed = 0;
+    for queued in tx.story_alert_messages(story_id).await? {
+        let Ok(Outgoing::Alert(mut alert)) = serde_json::from_str::<Outgoing>(&queued.payload)
+        else {
+            continue;
+        };
+        let known = alert.source.eq_ignore_ascii_case(source)
+            || alert.also.iter().any(|o| o.eq_ignore_ascii_case(source));
+        if alert.article_id == article_id || known {
+            continue; // an update of the same outlet's item adds no outlet
+        }
+        alert.also.push(source.to_owned());
+        let updated = Outgoing::Alert(alert);
+        tx.set_outbox_payload(
+            queued.outbox_id,
+            &serde_json::to_string(&updated).map_err(corrupt)?,
+        )
+        .await?;
+        if queued.sent {
+            let edit = EditEntry {
+                of: queued.outbox_id,
+                message: updated,
+            };
+            let json = serde_json::to_string(&edit).map_err(corrupt)?;
+            // Outlets that arrive before the edit is sent go into that edit.
+            match tx.pending_edit_of(queued.outbox_id).await? {
+                Some(pending) => tx.set_outbox_payload(pending, &json).await?,
+                None => {
+                    tx.enqueue(queued.subscription_id, &json, now).await?;
+                }
+            }
+        }
+        debug!(story_id, outbox_id = queued.outbox_id, %source, sent = queued.sent, "alert gets another outlet");
+        changed += 1;
+    }
+    Ok(changed)
 }
 
 /// Wait before the `failures`-th retry: 30 s doubling, capped.

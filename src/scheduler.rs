@@ -22,6 +22,10 @@ use crate::{
     store::{Feed, Store},
 };
 
+/// How often the feed list is read again for feeds added by another
+/// process; feeds added from chat are picked up at once.
+const FEED_RESCAN: Duration = Duration::from_secs(300);
+
 /// Runs every active feed on its schedule.
 pub struct Scheduler {
     pipeline: Arc<Pipeline>,
@@ -71,6 +75,8 @@ impl Scheduler {
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = this.feeds_changed.notified() => {}
+                // Feeds added by another process (`wirewatch feeds import`).
+                () = tokio::time::sleep(FEED_RESCAN) => {}
                 Some(done) = tasks.join_next() => {
                     if let Ok(feed_id) = done {
                         running.remove(&feed_id);

@@ -3,7 +3,10 @@
 //! Pure code: no I/O. It decides what an alert says (headline, link,
 //! source, time, the rules and words that matched, a snippet); each chat
 //! adapter decides how that looks on its platform. The plain rendering here
-//! is the console's and the fallback of every platform.
+//! is the console's and the fallback of every platform. Digests are built
+//! in [`digest`].
+
+pub mod digest;
 
 use std::fmt::Write;
 
@@ -63,6 +66,7 @@ pub fn notice(text: impl Into<String>) -> Outgoing {
 pub fn render_plain(msg: &Outgoing) -> String {
     match msg {
         Outgoing::Notice(n) => n.text.clone(),
+        Outgoing::Digest(d) => digest::render_plain(d),
         Outgoing::Alert(a) => {
             let mut out = String::new();
             let _ = writeln!(out, "ALERT  {}", a.headline);
@@ -190,6 +194,7 @@ mod tests {
             rule_id: 3,
             terms: vec!["UN Security Council".to_owned()],
             snippet: snippet("the UN Security Council met", &[4..23]),
+            positions: Vec::new(),
         };
         let article = AlertArticle {
             id: 1,

@@ -18,6 +18,7 @@ use super::{Chat, ChatTarget, Outgoing, Platform, SendError, Sent};
 use crate::{
     alerts::{notice, render_plain},
     commands::{CommandContext, Invoker},
+    stories::also_line,
 };
 
 /// The console subscription's chat id.
@@ -110,7 +111,34 @@ impl Chat for ConsoleChat {
     }
 
     async fn send(&self, _to: &ChatTarget, msg: &Outgoing) -> Result<Sent, SendError> {
-        let text = render_plain(msg);
+        self.print(render_plain(msg))
+    }
+
+    /// The console cannot change what it printed: it prints a one-line
+    /// update instead ("UPDATE <headline> · also: Reuters, AP, +3").
+    async fn edit(
+        &self,
+        _to: &ChatTarget,
+        _message_id: &str,
+        msg: &Outgoing,
+    ) -> Result<Sent, SendError> {
+        let text = match msg {
+            Outgoing::Alert(a) => format!(
+                "UPDATE {} · also: {}",
+                a.headline,
+                also_line(&a.also, ALSO_SHOWN)
+            ),
+            other => render_plain(other),
+        };
+        self.print(text)
+    }
+}
+
+/// Outlets named in the console's one-line story update before "+N".
+const ALSO_SHOWN: usize = 3;
+
+impl ConsoleChat {
+    fn print(&self, text: String) -> Result<Sent, SendError> {
         match &self.output {
             Output::Stdout => {
                 let mut out = std::io::stdout().lock();

@@ -8,13 +8,15 @@
 //! Nothing outside this module names an SDK type.
 
 pub mod console;
+pub mod discord;
 mod message;
+pub mod telegram;
 
 use std::{fmt, str::FromStr, time::Duration};
 
 use async_trait::async_trait;
 
-pub use message::{Alert, AlertMatch, Notice, Outgoing};
+pub use message::{Alert, AlertMatch, Digest, DigestGroup, DigestItem, Notice, Outgoing};
 
 /// A chat platform.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -99,6 +101,45 @@ pub enum SendError {
 pub trait Chat: Send + Sync {
     /// Which platform this is.
     fn platform(&self) -> Platform;
+
+    /// Whether the adapter is connected to its platform right now (for
+    /// `/readyz`). Adapters without a connection of their own say yes.
+    fn is_connected(&self) -> bool {
+        true
+    }
     /// Sends one message.
     async fn send(&self, to: &ChatTarget, msg: &Outgoing) -> Result<Sent, SendError>;
+
+    /// Sends the first of `msgs` (a chat's pending messages, in order) or,
+    /// where the platform can, several leading ones merged into one
+    /// platform message (a burst of alerts becomes one list). Returns how
+    /// many of `msgs` the sent message carried: at least one, delivered
+    /// together. The default sends only the first.
+    async fn send_coalesced(
+        &self,
+        to: &ChatTarget,
+        msgs: &[Outgoing],
+    ) -> Result<(usize, Sent), SendError> {
+        match msgs.first() {
+            Some(first) => Ok((1, self.send(to, first).await?)),
+            None => Ok((0, Sent::default())),
+        }
+    }
+
+    /// Replaces what a message sent earlier says with `msg` (a story's
+    /// alert that gained outlets). `message_id` is the [`Sent::message_id`]
+    /// of that send, empty when the platform gave none. The default
+    /// refuses: the platform cannot edit.
+    async fn edit(
+        &self,
+        to: &ChatTarget,
+        message_id: &str,
+        msg: &Outgoing,
+    ) -> Result<Sent, SendError> {
+        let _ = (to, message_id, msg);
+        Err(SendError::Rejected(format!(
+            "{} messages cannot be edited",
+            self.platform()
+        )))
+    }
 }

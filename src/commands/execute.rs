@@ -6,10 +6,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 use url::Url;
 
-use super::{Command, help_text};
+use super::{Command, DigestCommand, help_text};
 use crate::{
     alerts::mark,
     chat::Platform,
+    digests::{DigestScheduler, DigestStatus},
     feeds::{
         fetch::{FetchOutcome, Trust, Validators, check_feed_url},
         parse::parse_document,
@@ -30,6 +31,8 @@ pub struct CommandContext {
     pub feeds_changed: Arc<Notify>,
     /// `polling.allow_private_addresses`.
     pub allow_private_addresses: bool,
+    /// Digest schedules, and `/digest now`.
+    pub digests: DigestScheduler,
 }
 
 impl CommandContext {
@@ -95,7 +98,7 @@ impl Reply {
     }
 }
 
-const NOT_ALLOWED: &str = "Only the chat's admins can change its rules and feeds.";
+const NOT_ALLOWED: &str = "Only the chat's admins can change its rules, feeds and digests.";
 
 /// Runs `command` for the invoker's chat. Store failures are errors for the
 /// log; everything a user can get wrong is a reply.
@@ -110,6 +113,12 @@ pub async fn execute(
         Command::Watch(_)
             | Command::Unwatch(_)
             | Command::Alerts(_)
+            | Command::Digest(
+                DigestCommand::At { .. }
+                    | DigestCommand::Off
+                    | DigestCommand::Now
+                    | DigestCommand::Quiet
+            )
             | Command::FeedAdd(_)
             | Command::FeedRemove(_)
     );
@@ -164,6 +173,10 @@ pub async fn execute(
                 "Immediate alerts are off: this chat gets digests only."
             })
         }
+        Command::Digest(digest) => run_digest(ctx, sub.id, digest, now).await?,
+        Command::Test(input) if input.starts_with(HISTORY_FLAG) => {
+            test_history(ctx, &input[HISTORY_FLAG.len()..], now).await?
+        }
         Command::Test(input) => test(ctx, sub.id, &input).await?,
         Command::Feeds => Reply::private(list_feeds(&ctx.store, now).await?),
         Command::FeedAdd(raw) => {
@@ -195,6 +208,151 @@ pub async fn execute(
             _ => Reply::private(format!("There is no feed #{id}. Send /feeds to see them.")),
         },
     })
+}
+
+/// `/digest` and its subcommands.
+async fn run_digest(
+    ctx: &CommandContext,
+    subscription_id: i64,
+    command: DigestCommand,
+    now: DateTime<Utc>,
+) -> Result<Reply, StoreError> {
+    let digests = &ctx.digests;
+    Ok(match command {
+        DigestCommand::Show => Reply::private(describe_digest(
+            &digests.status(subscription_id, now).await?,
+            now,
+        )),
+        DigestCommand::At { time, zone } => {
+            let status = digests.set_time(subscription_id, time, zone, now).await?;
+            Reply::public(describe_digest(&status, now))
+        }
+        DigestCommand::Off => {
+            digests.turn_off(subscription_id).await?;
+            Reply::public(
+                "Daily digests are off. Turn them on again with /digest 08:00 Europe/London.",
+            )
+        }
+        DigestCommand::Quiet => Reply::public(if digests.toggle_quiet(subscription_id).await? {
+            "Quiet days: no digest is sent when nothing matched."
+        } else {
+            "Quiet days: a one-line digest says when nothing matched."
+        }),
+        DigestCommand::Now => {
+            let made = digests.make_now(subscription_id, now).await?;
+            let hits = match made.hits {
+                0 => "nothing matched".to_owned(),
+                1 => "1 hit".to_owned(),
+                n => format!("{n} hits"),
+            };
+            Reply::private(format!(
+                "Digest made: {hits} since the previous one. The next scheduled digest covers what comes after."
+            ))
+        }
+    })
+}
+
+/// What `/digest` says: the setting, and the next digest in local time.
+fn describe_digest(status: &DigestStatus, now: DateTime<Utc>) -> String {
+    let Some(daily) = status.schedule else {
+        return "Daily digests are off. Turn them on with /digest 08:00 Europe/London (your time and zone).".to_owned();
+    };
+    let origin = if status.from_default {
+        " (the default)"
+    } else {
+        ""
+    };
+    let next = match status.next_due {
+        Some(at) if at > now => at
+            .with_timezone(&daily.zone)
+            .format("%a %-d %b %Y %H:%M %Z")
+            .to_string(),
+        _ => "being sent now".to_owned(),
+    };
+    let quiet = if status.quiet {
+        "nothing is sent on days when nothing matched"
+    } else {
+        "days when nothing matched get a one-line digest"
+    };
+    format!(
+        "Daily digest at {} {}{origin}. Next: {next}. Quiet days: {quiet} (/digest quiet to change).",
+        daily.time.format("%H:%M"),
+        daily.zone.name()
+    )
+}
+
+/// `/test --history SPEC`: the flag in front of a rule to try on stored
+/// articles.
+const HISTORY_FLAG: &str = "--history";
+
+/// How far back `/test --history` looks.
+const HISTORY_DAYS: i64 = 7;
+
+/// Most articles `/test --history` reads: a week of a big deployment, and
+/// a bound on the work one command can ask for.
+const HISTORY_LIMIT: i64 = 50_000;
+
+/// `/test --history SPEC`: how many of the articles stored in the last
+/// week a rule would have matched, before it is saved, with the latest
+/// matches as examples.
+async fn test_history(
+    ctx: &CommandContext,
+    spec: &str,
+    now: DateTime<Utc>,
+) -> Result<Reply, StoreError> {
+    let spec = spec.trim();
+    if spec.is_empty() {
+        return Ok(Reply::private(
+            "Give the rule to try, e.g. /test --history country:Russia NOT football",
+        ));
+    }
+    let spec = match RuleSpec::parse(spec) {
+        Ok(spec) => spec,
+        Err(e) => return Ok(Reply::private(format!("That rule does not work: {e}"))),
+    };
+    let since = now - chrono::Duration::days(HISTORY_DAYS);
+    let articles = ctx.store.articles_since(since, HISTORY_LIMIT).await?;
+    // Matching a week of articles is CPU work: off the async threads.
+    let tried = spec.clone();
+    let stored = articles.clone();
+    let trial = tokio::task::spawn_blocking(move || {
+        crate::matching::try_rule(
+            &tried,
+            stored.iter().map(|a| Article {
+                title: &a.title,
+                body: &a.summary,
+                source: &a.source,
+            }),
+            3,
+        )
+    })
+    .await;
+    let trial = match trial {
+        Ok(trial) => trial,
+        Err(error) => {
+            tracing::error!(%error, "trying a rule on stored articles failed");
+            return Ok(Reply::private(
+                "Trying the rule failed on our side. Please try again later.",
+            ));
+        }
+    };
+    let mut text = format!(
+        "{spec} would have matched {} of the {} articles seen in the last {HISTORY_DAYS} days.",
+        trial.matched, trial.articles
+    );
+    if !trial.examples.is_empty() {
+        text.push_str("\nLatest:");
+    }
+    for (i, hit) in &trial.examples {
+        let article = &articles[*i];
+        text.push_str(&format!(
+            "\n• {} — {} (on: {})",
+            article.title,
+            article.source,
+            hit.terms.join(", ")
+        ));
+    }
+    Ok(Reply::private(text))
 }
 
 /// `/test`: match a text, or the article at a URL, against this chat's
@@ -275,38 +433,10 @@ async fn test(
     Ok(Reply::private(text.trim_end().to_owned()))
 }
 
-/// `/feeds`: each source with its health.
+/// `/feeds`: each source with its health (see [`crate::health`]).
 async fn list_feeds(store: &Store, now: DateTime<Utc>) -> Result<String, StoreError> {
-    let feeds = store.active_feeds().await?;
-    if feeds.is_empty() {
-        return Ok("No feeds are being watched.".to_owned());
-    }
-    let mut text = String::from("Sources:\n");
-    for feed in feeds {
-        let health = match (&feed.failing_since, &feed.last_error) {
-            (Some(since), error) => format!(
-                "failing for {} ({})",
-                ago(now, *since),
-                error.as_deref().unwrap_or("unknown error")
-            ),
-            (None, _) if feed.last_success_at.is_none() => "not polled yet".to_owned(),
-            (None, _) => "ok".to_owned(),
-        };
-        text.push_str(&format!(
-            "#{} {} — {health}\n",
-            feed.id,
-            feed.display_name()
-        ));
-    }
-    Ok(text.trim_end().to_owned())
-}
-
-fn ago(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
-    let minutes = (now - then).num_minutes().max(0);
-    match minutes {
-        0 => "less than a minute".to_owned(),
-        1..=119 => format!("{minutes} min"),
-        _ if minutes < 48 * 60 => format!("{} h", minutes / 60),
-        _ => format!("{} days", minutes / (24 * 60)),
-    }
+    let feeds = store
+        .feed_overview(now - chrono::Duration::hours(24))
+        .await?;
+    Ok(crate::health::render_feed_list(&feeds, now))
 }

@@ -11,7 +11,13 @@ mod execute;
 
 pub use execute::{CommandContext, Invoker, Reply, execute};
 
-use crate::matching::{RuleError, RuleSpec};
+use chrono::NaiveTime;
+use chrono_tz::Tz;
+
+use crate::{
+    config::parse_time_zone,
+    matching::{RuleError, RuleSpec},
+};
 
 /// A parsed command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +34,8 @@ pub enum Command {
     Unwatch(i64),
     /// `/alerts on|off`.
     Alerts(bool),
+    /// `/digest …`.
+    Digest(DigestCommand),
     /// `/test <text or URL>`.
     Test(String),
     /// `/feeds`.
@@ -36,6 +44,27 @@ pub enum Command {
     FeedAdd(String),
     /// `/feed remove <id>`.
     FeedRemove(i64),
+}
+
+/// What `/digest` asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DigestCommand {
+    /// `/digest`: the chat's setting and when the next digest is due.
+    Show,
+    /// `/digest 08:00 Europe/London`: daily at this local time; without a
+    /// zone, in the chat's current zone.
+    At {
+        /// Local time of day.
+        time: NaiveTime,
+        /// IANA zone, if given.
+        zone: Option<Tz>,
+    },
+    /// `/digest off`: no scheduled digests.
+    Off,
+    /// `/digest now`: a digest at once.
+    Now,
+    /// `/digest quiet`: toggles the one-line "nothing matched" digest.
+    Quiet,
 }
 
 /// The commands as listed to users (and registered with platforms that
@@ -50,9 +79,14 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     ("unwatch", "<id>", "remove one of this chat's rules"),
     ("alerts", "on|off", "immediate alerts on, or digest only"),
     (
+        "digest",
+        "[HH:MM [Zone] | off | now | quiet]",
+        "daily digest time (e.g. 08:00 Europe/London), off, one now, quiet days; alone: show",
+    ),
+    (
         "test",
-        "<text or article URL>",
-        "which rules would match, and why",
+        "<text or article URL> | --history <rule>",
+        "which rules would match, and why; or how often a rule would have matched this week",
     ),
     ("feeds", "", "the sources being watched, with their health"),
     (
@@ -151,6 +185,9 @@ pub fn parse(text: &str, bot_username: Option<&str>) -> Result<Option<Command>, 
             "off" => Ok(Some(Command::Alerts(false))),
             _ => Err(usage("alerts", "say on or off")),
         },
+        "digest" => parse_digest(args)
+            .map(|d| Some(Command::Digest(d)))
+            .map_err(|problem| usage("digest", &problem)),
         "test" if args.is_empty() => Err(usage("test", "give a text or an article URL to test")),
         "test" => Ok(Some(Command::Test(args.to_owned()))),
         "feed" => {
@@ -170,6 +207,34 @@ pub fn parse(text: &str, bot_username: Option<&str>) -> Result<Option<Command>, 
         }
         _ => Err(CommandError::Unknown(name)),
     }
+}
+
+/// `/digest`'s arguments; the error is the problem, in plain words.
+fn parse_digest(args: &str) -> Result<DigestCommand, String> {
+    let words: Vec<&str> = args.split_whitespace().collect();
+    match words.as_slice() {
+        [] => Ok(DigestCommand::Show),
+        [word] if word.eq_ignore_ascii_case("off") => Ok(DigestCommand::Off),
+        [word] if word.eq_ignore_ascii_case("now") => Ok(DigestCommand::Now),
+        [word] if word.eq_ignore_ascii_case("quiet") => Ok(DigestCommand::Quiet),
+        [time] => Ok(DigestCommand::At {
+            time: parse_local_time(time)?,
+            zone: None,
+        }),
+        [time, zone] => Ok(DigestCommand::At {
+            time: parse_local_time(time)?,
+            zone: Some(parse_time_zone(zone)?),
+        }),
+        _ => Err("give a time and a zone, e.g. /digest 08:00 Europe/London".to_owned()),
+    }
+}
+
+fn parse_local_time(text: &str) -> Result<NaiveTime, String> {
+    let valid = text.len() == 5 && text.as_bytes()[2] == b':';
+    valid
+        .then(|| NaiveTime::parse_from_str(text, "%H:%M").ok())
+        .flatten()
+        .ok_or_else(|| format!("invalid time {text:?}: give HH:MM on a 24-hour clock, e.g. 08:00"))
 }
 
 fn parse_id(arg: &str) -> Option<i64> {
@@ -235,6 +300,31 @@ mod tests {
             ("/unwatch #7", Some(Command::Unwatch(7))),
             ("/alerts off", Some(Command::Alerts(false))),
             ("/alerts ON", Some(Command::Alerts(true))),
+            ("/digest", Some(Command::Digest(DigestCommand::Show))),
+            ("/digest off", Some(Command::Digest(DigestCommand::Off))),
+            ("/digest NOW", Some(Command::Digest(DigestCommand::Now))),
+            ("/digest quiet", Some(Command::Digest(DigestCommand::Quiet))),
+            (
+                "/digest 08:00 Europe/London",
+                Some(Command::Digest(DigestCommand::At {
+                    time: NaiveTime::from_hms_opt(8, 0, 0).unwrap(),
+                    zone: Some(chrono_tz::Europe::London),
+                })),
+            ),
+            (
+                "/digest 23:30 asia/kolkata",
+                Some(Command::Digest(DigestCommand::At {
+                    time: NaiveTime::from_hms_opt(23, 30, 0).unwrap(),
+                    zone: Some(chrono_tz::Asia::Kolkata),
+                })),
+            ),
+            (
+                "/digest 07:15",
+                Some(Command::Digest(DigestCommand::At {
+                    time: NaiveTime::from_hms_opt(7, 15, 0).unwrap(),
+                    zone: None,
+                })),
+            ),
             ("/test The UN met", Some(Command::Test("The UN met".into()))),
             ("/feeds", Some(Command::Feeds)),
             (
@@ -258,6 +348,16 @@ mod tests {
             ("/unwatch seven", "usage: /unwatch <id>"),
             ("/unwatch 0", "usage: /unwatch"),
             ("/alerts maybe", "on or off"),
+            ("/digest 08:00 Europe/Londn", "did you mean Europe/London"),
+            (
+                "/digest 08:00 Mars/Olympus",
+                "Europe/London or America/New_York",
+            ),
+            ("/digest 8am Europe/London", "invalid time \"8am\""),
+            ("/digest 25:00", "HH:MM"),
+            ("/digest 8:00", "HH:MM"),
+            ("/digest 08:00 Europe/London daily", "usage: /digest"),
+            ("/digest sometimes", "invalid time"),
             ("/test", "usage: /test"),
             ("/feed add", "usage: /feed"),
             ("/feed delete 3", "add or remove"),

@@ -3,41 +3,54 @@
 //! Compilation turns each rule into normalised phrases and interns them in
 //! one dictionary shared by all rules:
 //!
-//! - `words`: every distinct normalised word of every phrase → word id;
+//! - `words`: every distinct normalised word of every phrase → word id; a
+//!   wildcard word (`sanction*`) is a word too, found through its prefix;
 //! - a trie over word ids (`first` for the first word, `edges` after it):
 //!   each node is a distinct phrase prefix, and `ends[node]` lists the
 //!   patterns whose phrase ends there;
 //! - a pattern is a phrase plus its spelling requirements (`UN` typed as an
 //!   acronym and `un` typed in lower case are two patterns of one phrase),
-//!   with postings to the rules that use it and, for gazetteer names, the
-//!   countries it names.
+//!   with postings to the rule groups that use it and, for gazetteer names,
+//!   the countries it names or is the capital of;
+//! - a group is one distinct compiled rule: every chat's `country:Russia` is
+//!   one group holding many rule ids, evaluated and explained once.
 //!
-//! Matching an article cuts it into words once, looks each word up once, and
-//! walks the trie from every word for as long as the following words extend a
-//! known phrase: all occurrences of all phrases are found, overlapping ones
-//! included (`Putin` and `Vladimir Putin`), and the work depends on the text
-//! and the phrases present in it, not on how many rules there are. Only the
-//! rules posted by a pattern that occurred (the candidates) are then looked
-//! at: keyword and person rules match when any of their patterns occurred,
-//! country rules when a name of the country occurred outside a longer place
-//! name, and queries are evaluated on the set of patterns that occurred. A
-//! query is posted only under a set of its terms one of which must occur for
-//! it to be true (the idea of Lucene Monitor's presearcher), so its common
-//! words and its NOT terms don't make it a candidate for every article.
+//! Matching an article cuts it into words once ([`Analyzed`]), looks each
+//! word up once, and walks the trie from every word for as long as the
+//! following words extend a known phrase (a hyphenated word is tried both as
+//! its parts and as a whole): all occurrences of all phrases are found,
+//! overlapping ones included (`Putin` and `Vladimir Putin`), and the work
+//! depends on the text and the phrases present in it, not on how many rules
+//! there are. Only the groups posted by a pattern or country that occurred
+//! (the candidates) are then looked at: keyword and person rules match when
+//! any of their patterns occurred in the title or body, country rules when a
+//! name of the country (or, with `+capital`, a capital or seat) occurred
+//! outside a longer name of another place, and queries are evaluated on the
+//! occurrences, NEAR on their word positions. A query is posted only under a
+//! set of its terms one of which must occur for it to be true (the idea of
+//! Lucene Monitor's presearcher), so its common words and its NOT terms
+//! don't make it a candidate for every article; a query with no such set
+//! would be evaluated for every article and is counted in
+//! [`MatcherStats::always_evaluated`] (parsing refuses them, so it stays 0).
 //!
-//! Rules are kept in the order they were added (their slot); hits are sorted
-//! by rule id at the end, so that a later issue can add and remove single
-//! rules without renumbering anything.
+//! Rules are added and removed one at a time ([`Matcher::add_rule`],
+//! [`Matcher::remove_rule`]) without touching the others. A removed rule's
+//! patterns leave the trie when no rule uses them any more; its words and
+//! trie nodes stay (they cost a little memory, no matching time) until the
+//! next full build.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
 
-use super::explain::{self, Hit};
+use super::explain::{self, Explanation, Field, Hit, TermPosition};
 use super::gazetteer::{self, CountryId};
-use super::query::Expr;
-use super::rule::{Parsed, Phrase, RuleSpec};
-use super::token::{BODY, CaseReq, TITLE, Tokens};
+use super::names;
+use super::query::{Expr, Fields};
+use super::rule::{Atom, CountryRef, Parsed, Person, Phrase, RuleSpec};
+use super::token::{BODY, CaseReq, SOURCE, Shape, TITLE, Tokens, to_u32, word_hash};
 
 /// An article to match, as plain text (HTML already removed).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -46,8 +59,44 @@ pub struct Article<'a> {
     pub title: &'a str,
     /// The text: summary and/or content.
     pub body: &'a str,
-    /// The feed or outlet name (not matched yet: issue 6's `source:`).
+    /// The feed or outlet name (matched only by `source:` in a query).
     pub source: &'a str,
+}
+
+/// An article normalised and cut into words: the part of matching that does
+/// not depend on the rules. [`Matcher::find`] does it for you; analyse once
+/// yourself to match one article against several matchers.
+#[derive(Debug, Clone)]
+pub struct Analyzed<'a> {
+    article: Article<'a>,
+    tokens: Tokens,
+}
+
+impl<'a> Analyzed<'a> {
+    /// Normalises and cuts `article` (title, body and source).
+    pub fn new(article: &Article<'a>) -> Analyzed<'a> {
+        let mut tokens = Tokens::default();
+        tokens.push_field(article.title, TITLE);
+        tokens.push_field(article.body, BODY);
+        tokens.push_field(article.source, SOURCE);
+        Analyzed {
+            article: *article,
+            tokens,
+        }
+    }
+
+    /// Number of words, all fields together.
+    pub fn word_count(&self) -> usize {
+        self.tokens.len()
+    }
+
+    fn field_text(&self, field: u8) -> &'a str {
+        match field {
+            TITLE => self.article.title,
+            BODY => self.article.body,
+            _ => self.article.source,
+        }
+    }
 }
 
 /// Builds a [`Matcher`] from validated rules.
@@ -66,7 +115,7 @@ impl MatcherBuilder {
     /// cannot fail. Ids are expected to be unique; a repeated id gives one hit
     /// per rule added.
     pub fn add(&mut self, rule_id: i64, spec: &RuleSpec) {
-        self.matcher.add(rule_id, spec);
+        self.matcher.add_rule(rule_id, spec);
     }
 
     /// The finished matcher.
@@ -76,15 +125,43 @@ impl MatcherBuilder {
 }
 
 /// Every rule compiled into one structure. `Send + Sync`: share it in an
-/// `Arc` and swap in a new one when rules change.
+/// `Arc`; change it with [`Matcher::add_rule`] and [`Matcher::remove_rule`]
+/// (through `Arc::make_mut`, which copies it only while a reader still holds
+/// the old one), or build a new one.
 #[derive(Clone, Default)]
 pub struct Matcher {
     dict: Dictionary,
     patterns: Vec<Pattern>,
-    rules: Vec<CompiledRule>,
-    /// Country → slots of the country rules naming it; empty until the first
-    /// country rule (the gazetteer's names are only interned then).
-    country_rules: Vec<Vec<u32>>,
+    /// Pattern id → its [`Spelling`], apart so that the walk's checks stay
+    /// in few cache lines.
+    spellings: Vec<Spelling>,
+    free_patterns: Vec<u32>,
+    groups: Vec<Group>,
+    free_groups: Vec<u32>,
+    group_of_body: HashMap<Body, u32, FxBuildHasher>,
+    /// Rule id → its groups (one entry per time the id was added).
+    groups_of_id: HashMap<i64, Vec<u32>, FxBuildHasher>,
+    /// Country → groups posted under it; empty until the first rule that
+    /// needs the gazetteer (its names are only interned then).
+    country_groups: Vec<Vec<u32>>,
+    /// Groups with no term to post them under, evaluated for every article.
+    always: Vec<u32>,
+    rule_count: usize,
+}
+
+/// Counts that describe a compiled matcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MatcherStats {
+    /// Rules added and not removed.
+    pub rules: usize,
+    /// Distinct compiled rules: identical rules of several chats count once.
+    pub distinct_rules: usize,
+    /// Distinct phrases with their spelling requirements.
+    pub patterns: usize,
+    /// Distinct normalised words.
+    pub words: usize,
+    /// Distinct rules that no term posts, evaluated for every article.
+    pub always_evaluated: usize,
 }
 
 /// "No such entry" in the dense id tables.
@@ -93,29 +170,114 @@ const NONE: u32 = u32::MAX;
 /// The phrase dictionary: word ids and a trie over them.
 #[derive(Clone, Default)]
 struct Dictionary {
-    words: HashMap<Box<str>, u32, FxBuildHasher>,
-    /// Word id → trie node of the one-word prefix, or [`NONE`].
-    first: Vec<u32>,
+    /// [`word_hash`] of a word → its id. Articles come with their words'
+    /// hashes, so a lookup hashes nothing; a hit is checked against the word.
+    ids: HashMap<u64, u32, BuildHasherDefault<HashedKey>>,
+    /// Words whose hash an earlier word already had (vanishingly rare, but
+    /// possible): looked up by their text.
+    collided: HashMap<Box<str>, u32, FxBuildHasher>,
+    /// Word id → where its text is in `text`, and its one-word trie node.
+    words: Vec<WordEntry>,
+    /// Every word, one after the other.
+    text: String,
     /// (node, next word id) → node.
     edges: HashMap<(u32, u32), u32, FxBuildHasher>,
-    /// Node → patterns whose phrase ends at that node.
-    ends: Vec<Vec<u32>>,
+    nodes: Vec<Node>,
+    /// Wildcard prefix → word id of the wildcard word (`sanction*`).
+    prefixes: HashMap<Box<str>, u32, FxBuildHasher>,
+    /// Distinct prefix lengths in bytes, ascending.
+    prefix_lens: Vec<usize>,
+    /// Bit per first two bytes of a prefix: most words start with no
+    /// prefix's first two bytes and need no prefix lookups at all.
+    prefix_gate: Vec<u64>,
+}
+
+/// One word of the dictionary.
+#[derive(Clone, Copy)]
+struct WordEntry {
+    start: u32,
+    len: u32,
+    /// Trie node of the one-word prefix, or [`NONE`].
+    first: u32,
+}
+
+/// One trie node: a distinct phrase prefix.
+#[derive(Clone, Default)]
+struct Node {
+    /// A pattern whose phrase ends here, or [`NONE`]; most nodes have at
+    /// most one, kept inline so that the walk reads no other memory.
+    one: u32,
+    /// The others.
+    more: Vec<u32>,
+    /// Some phrase continues after this node.
+    has_children: bool,
+}
+
+impl Node {
+    fn patterns(&self) -> impl Iterator<Item = u32> + '_ {
+        (self.one != NONE)
+            .then_some(self.one)
+            .into_iter()
+            .chain(self.more.iter().copied())
+    }
 }
 
 impl Dictionary {
-    fn word_id(&mut self, word: &str) -> u32 {
-        if let Some(&id) = self.words.get(word) {
-            return id;
+    fn word(&self, id: u32) -> &str {
+        let w = self.words[id as usize];
+        &self.text[w.start as usize..(w.start + w.len) as usize]
+    }
+
+    /// The id of `word` (whose [`word_hash`] is `hash`), or [`NONE`].
+    fn lookup(&self, word: &str, hash: u64) -> u32 {
+        match self.ids.get(&hash) {
+            None => NONE,
+            Some(&id) if self.word(id) == word => id,
+            Some(_) => self.collided.get(word).copied().unwrap_or(NONE),
         }
-        let id = to_u32(self.first.len());
-        self.words.insert(word.into(), id);
-        self.first.push(NONE);
+    }
+
+    fn word_id(&mut self, word: &str) -> u32 {
+        let hash = word_hash(word);
+        let found = self.lookup(word, hash);
+        if found != NONE {
+            return found;
+        }
+        let id = to_u32(self.words.len());
+        self.words.push(WordEntry {
+            start: to_u32(self.text.len()),
+            len: to_u32(word.len()),
+            first: NONE,
+        });
+        self.text.push_str(word);
+        match self.ids.entry(hash) {
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(word.into(), id);
+            }
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(id);
+            }
+        }
+        if let Some(prefix) = word.strip_suffix('*') {
+            self.prefixes.insert(prefix.into(), id);
+            if let Err(at) = self.prefix_lens.binary_search(&prefix.len()) {
+                self.prefix_lens.insert(at, prefix.len());
+            }
+            if self.prefix_gate.is_empty() {
+                self.prefix_gate = vec![0; 1024];
+            }
+            let key = gate_key(prefix.as_bytes());
+            self.prefix_gate[key / 64] |= 1 << (key % 64);
+        }
         id
     }
 
     fn new_node(&mut self) -> u32 {
-        self.ends.push(Vec::new());
-        to_u32(self.ends.len() - 1)
+        self.nodes.push(Node {
+            one: NONE,
+            ..Node::default()
+        });
+        to_u32(self.nodes.len() - 1)
     }
 
     /// The trie node for `words`, created if needed.
@@ -124,10 +286,10 @@ impl Dictionary {
         for (k, word) in words.iter().enumerate() {
             let id = self.word_id(word);
             node = if k == 0 {
-                match self.first[id as usize] {
+                match self.words[id as usize].first {
                     NONE => {
                         let n = self.new_node();
-                        self.first[id as usize] = n;
+                        self.words[id as usize].first = n;
                         n
                     }
                     n => n,
@@ -138,6 +300,7 @@ impl Dictionary {
                     None => {
                         let n = self.new_node();
                         self.edges.insert((node, id), n);
+                        self.nodes[node as usize].has_children = true;
                         n
                     }
                 }
@@ -145,69 +308,250 @@ impl Dictionary {
         }
         node
     }
+
+    fn add_end(&mut self, node: u32, p: u32) {
+        let n = &mut self.nodes[node as usize];
+        if n.one == NONE {
+            n.one = p;
+        } else {
+            n.more.push(p);
+        }
+    }
+
+    fn remove_end(&mut self, node: u32, p: u32) {
+        let n = &mut self.nodes[node as usize];
+        if n.one == p {
+            n.one = if n.more.is_empty() {
+                NONE
+            } else {
+                n.more.remove(0)
+            };
+        } else {
+            n.more.retain(|&q| q != p);
+        }
+    }
+
+    /// Calls `found` with the word id of every wildcard matching `word`.
+    fn wildcards_of(&self, word: &str, found: &mut impl FnMut(u32)) {
+        if self.prefix_lens.is_empty() || word.len() < 2 {
+            return;
+        }
+        let key = gate_key(word.as_bytes());
+        if self.prefix_gate[key / 64] & (1 << (key % 64)) == 0 {
+            return;
+        }
+        for &len in &self.prefix_lens {
+            if len > word.len() {
+                break;
+            }
+            if let Some(prefix) = word.get(..len)
+                && let Some(&id) = self.prefixes.get(prefix)
+            {
+                found(id);
+            }
+        }
+    }
+}
+
+/// A hasher for keys that are hashes already ([`word_hash`]).
+#[derive(Default, Clone, Copy)]
+struct HashedKey(u64);
+
+impl Hasher for HashedKey {
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed with this; fold anything else in anyway.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Bit index of the first two bytes of `bytes` (at least two).
+fn gate_key(bytes: &[u8]) -> usize {
+    (usize::from(bytes[0]) << 8 | usize::from(bytes[1])) & 0xFFFF
+}
+
+/// Longest phrase a pattern holds, in words (rule parsing refuses longer).
+pub(crate) const MAX_PATTERN_WORDS: usize = 32;
+
+/// What a pattern needs from the words it matches, packed so that checking
+/// it reads one small record: two bits of [`CaseReq`] per word, one bit per
+/// gap that may hold punctuation.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+struct Spelling {
+    case: u64,
+    hard_ok: u32,
+    len: u8,
+}
+
+impl Spelling {
+    fn of(phrase: &Phrase) -> Spelling {
+        let mut s = Spelling {
+            len: u8::try_from(phrase.words.len().min(MAX_PATTERN_WORDS)).unwrap_or(0),
+            ..Spelling::default()
+        };
+        for (k, req) in phrase.case.iter().take(MAX_PATTERN_WORDS).enumerate() {
+            s.case |= (*req as u64) << (2 * k);
+        }
+        for (k, ok) in phrase
+            .hard_ok
+            .iter()
+            .take(MAX_PATTERN_WORDS - 1)
+            .enumerate()
+        {
+            s.hard_ok |= u32::from(*ok) << k;
+        }
+        s
+    }
+
+    fn req(self, k: usize) -> CaseReq {
+        CaseReq::from_bits(self.case >> (2 * k))
+    }
+
+    /// Whether the units of `path` are spelled and separated as required.
+    fn accepts(self, path: &[Unit]) -> bool {
+        for (k, u) in path.iter().enumerate() {
+            if !self.req(k).accepts(u.shape) {
+                return false;
+            }
+            if k > 0 && u.gap_hard && self.hard_ok & (1 << (k - 1)) == 0 {
+                return false;
+            }
+        }
+        true
+    }
 }
 
 /// A phrase with spelling requirements, and who uses it.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 struct Pattern {
-    case: Box<[CaseReq]>,
-    hard_ok: Box<[bool]>,
-    /// Slots of keyword, person and query rules using it.
-    rules: Vec<u32>,
+    /// Its trie node.
+    node: u32,
+    /// Groups posted under it.
+    groups: Vec<u32>,
+    /// Groups whose rule uses it (posted or not).
+    refs: u32,
     /// Countries it is a name of.
     countries: Vec<CountryId>,
+    /// Countries it is a capital or seat of.
+    capital_of: Vec<CountryId>,
     /// A place that is not a country (`Latin America`).
     blocker: bool,
+    /// From the gazetteer: never freed.
+    gazetteer: bool,
+    /// How rarely it should occur, for choosing what a query is posted
+    /// under: more words first, then a longer longest word (long words are
+    /// rarer than short ones).
+    rarity: u16,
 }
 
 impl Pattern {
-    fn is_gazetteer(&self) -> bool {
-        self.blocker || !self.countries.is_empty()
+    fn is_place(&self) -> bool {
+        self.blocker || !self.countries.is_empty() || !self.capital_of.is_empty()
     }
 
-    /// Whether words `start..end` of `tokens` are spelled as required.
-    fn accepts(&self, tokens: &Tokens, start: usize, end: usize) -> bool {
-        let words = &tokens.tokens[start..end];
-        words
-            .iter()
-            .zip(self.case.iter())
-            .all(|(t, req)| req.accepts(t.shape))
-            && words
-                .iter()
-                .skip(1)
-                .zip(self.hard_ok.iter())
-                .all(|(t, ok)| !t.gap_hard || *ok)
+    fn names(&self, country: CountryId) -> bool {
+        self.countries.contains(&country) || self.capital_of.contains(&country)
     }
 }
 
+/// One distinct compiled rule and the ids of the rules that compiled to it.
 #[derive(Clone)]
-struct CompiledRule {
-    id: i64,
+struct Group {
     body: Body,
+    /// Rule ids, ascending (an id added twice is here twice).
+    ids: Vec<i64>,
+    /// Whether it is in [`Matcher::always`] rather than posted.
+    always: bool,
 }
 
-#[derive(Clone)]
+/// A compiled rule.
+#[derive(Clone, PartialEq, Eq, Hash)]
 enum Body {
-    /// Matches when any of these patterns occurs (keyword, person).
-    AnyOf(Vec<u32>),
-    /// Matches when a name of the country occurs.
-    Country(CountryId),
-    /// Matches when the query is true of the patterns that occurred.
-    Query {
-        expr: Expr<u32>,
-        /// Patterns outside any NOT: what the hit reports.
-        positive: Vec<u32>,
-        /// Every pattern of the query.
-        all: Vec<u32>,
-    },
+    /// Matches when any of these patterns occurs in the title or body
+    /// (keyword, person); sorted.
+    AnyOf(Box<[u32]>),
+    /// Matches when a name of the person occurs in the title or body.
+    Person(PersonTerm),
+    /// Matches when a name of the country occurs in the title or body.
+    Country(CountryRef),
+    /// Matches when the query is true of the occurrences (also person and
+    /// country rules with `NOT …`).
+    Query(Expr<Term>),
 }
 
-/// One occurrence of a pattern: words `start..end`.
+/// A compiled query term.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Term {
+    /// Any of these patterns (sorted), in these fields.
+    Patterns(Box<[u32]>, Fields),
+    /// A name of the person, in these fields.
+    Person(PersonTerm, Fields),
+    /// A name of the country, in these fields.
+    Country(CountryRef, Fields),
+}
+
+impl Term {
+    fn patterns(&self) -> Vec<u32> {
+        match self {
+            Term::Patterns(ps, _) => ps.to_vec(),
+            Term::Person(p, _) => p.patterns().collect(),
+            Term::Country(..) => Vec::new(),
+        }
+    }
+}
+
+/// A compiled person (see [`Person`]): patterns sorted.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct PersonTerm {
+    full: Box<[u32]>,
+    surnames: Box<[u32]>,
+    strict: Box<[u32]>,
+    given: Box<[Box<str>]>,
+}
+
+impl PersonTerm {
+    fn patterns(&self) -> impl Iterator<Item = u32> + '_ {
+        self.full
+            .iter()
+            .chain(self.surnames.iter())
+            .chain(self.strict.iter())
+            .copied()
+    }
+}
+
+/// What the presearcher posts a group under.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Key {
+    Pattern(u32),
+    Country(CountryId),
+}
+
+/// A word, or a hyphenated word as a whole, that a phrase word can match.
+#[derive(Debug, Clone, Copy)]
+struct Unit {
+    id: u32,
+    start: u32,
+    end: u32,
+    shape: Shape,
+    gap_hard: bool,
+}
+
+/// One occurrence of a pattern: words `start..end` of one field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Occurrence {
     pattern: u32,
     start: u32,
     end: u32,
+    field: u8,
 }
 
 impl Occurrence {
@@ -219,6 +563,14 @@ impl Occurrence {
     fn is_inside(self, other: Occurrence) -> bool {
         other.start <= self.start && self.end <= other.end && other.len() > self.len()
     }
+
+    /// Words between the two, 0 when they touch or overlap.
+    fn distance(self, other: Occurrence) -> u32 {
+        other
+            .start
+            .saturating_sub(self.end)
+            .max(self.start.saturating_sub(other.end))
+    }
 }
 
 impl Matcher {
@@ -229,307 +581,899 @@ impl Matcher {
 
     /// Number of rules compiled in.
     pub fn rule_count(&self) -> usize {
-        self.rules.len()
+        self.rule_count
     }
 
-    fn add(&mut self, rule_id: i64, spec: &RuleSpec) {
-        let slot = to_u32(self.rules.len());
-        let body = match spec.parsed() {
-            Parsed::Keyword(p) => Body::AnyOf(vec![self.intern_for_rule(p, slot)]),
-            Parsed::Person(phrases) => {
-                let mut ids: Vec<u32> = phrases
-                    .iter()
-                    .map(|p| self.intern_for_rule(p, slot))
-                    .collect();
-                ids.sort_unstable();
-                ids.dedup();
-                Body::AnyOf(ids)
+    /// Counts that describe the compiled structure.
+    pub fn stats(&self) -> MatcherStats {
+        MatcherStats {
+            rules: self.rule_count,
+            distinct_rules: self.group_of_body.len(),
+            patterns: self.patterns.len() - self.free_patterns.len(),
+            words: self.dict.words.len(),
+            always_evaluated: self.always.len(),
+        }
+    }
+
+    /// Adds rule `rule_id`, leaving every other rule as it is. A repeated id
+    /// gives one hit per time it was added.
+    pub fn add_rule(&mut self, rule_id: i64, spec: &RuleSpec) {
+        let body = self.compile(spec);
+        let group = match self.group_of_body.get(&body) {
+            Some(&g) => {
+                // `compile` took references for this copy of the body.
+                self.release_body(&body);
+                g
             }
-            Parsed::Country(country) => {
+            None => self.new_group(body),
+        };
+        let ids = &mut self.groups[group as usize].ids;
+        let at = ids.partition_point(|&id| id <= rule_id);
+        ids.insert(at, rule_id);
+        self.groups_of_id.entry(rule_id).or_default().push(group);
+        self.rule_count += 1;
+    }
+
+    /// Removes every rule added as `rule_id`; false if there was none.
+    pub fn remove_rule(&mut self, rule_id: i64) -> bool {
+        let Some(groups) = self.groups_of_id.remove(&rule_id) else {
+            return false;
+        };
+        for g in groups {
+            let group = &mut self.groups[g as usize];
+            if let Ok(at) = group.ids.binary_search(&rule_id) {
+                group.ids.remove(at);
+                self.rule_count -= 1;
+            }
+            if group.ids.is_empty() {
+                self.drop_group(g);
+            }
+        }
+        true
+    }
+
+    /// The body of `spec`, with its patterns interned and referenced.
+    fn compile(&mut self, spec: &RuleSpec) -> Body {
+        match spec.parsed() {
+            Parsed::Keyword(term) => Body::AnyOf(self.intern_all(&term.variants)),
+            Parsed::Person { person, exclude } if exclude.is_empty() => {
+                Body::Person(self.compile_person(person))
+            }
+            Parsed::Country { country, exclude } if exclude.is_empty() => {
                 self.intern_gazetteer();
-                if let Some(slots) = self.country_rules.get_mut(usize::from(*country)) {
-                    slots.push(slot);
-                }
                 Body::Country(*country)
             }
-            Parsed::Query(expr) => {
-                let expr: Expr<u32> = match expr
-                    .clone()
-                    .try_map::<u32, std::convert::Infallible>(&mut |p| Ok(self.intern(&p)))
-                {
-                    Ok(e) => e,
-                    Err(never) => match never {},
-                };
-                let (mut positive, mut all) = (Vec::new(), Vec::new());
-                expr.visit_terms(true, &mut |p, is_positive| {
-                    all.push(*p);
-                    if is_positive {
-                        positive.push(*p);
-                    }
+            Parsed::Person { person, exclude } => {
+                let me = Expr::Term(Atom::Person {
+                    person: person.clone(),
+                    fields: Fields::CONTENT,
                 });
-                for v in [&mut positive, &mut all] {
-                    v.sort_unstable();
-                    v.dedup();
-                }
-                // Post the rule only under terms one of which must occur for
-                // the query to be true, so that a common word in one branch
-                // (`grain AND …`) does not make it a candidate everywhere.
-                // Parsing refused queries true of an empty text, so such a
-                // set exists; `all` is a safe fallback regardless.
-                let posted =
-                    required_terms(&expr, false, &|p| self.patterns[p as usize].case.len())
-                        .unwrap_or_else(|| all.clone());
-                for &p in &posted {
-                    let rules = &mut self.patterns[p as usize].rules;
-                    if rules.last() != Some(&slot) {
-                        rules.push(slot);
+                Body::Query(self.compile_query(&with_exclusions(me, exclude)))
+            }
+            Parsed::Country { country, exclude } => {
+                let me = Expr::Term(Atom::Country {
+                    country: *country,
+                    fields: Fields::CONTENT,
+                });
+                Body::Query(self.compile_query(&with_exclusions(me, exclude)))
+            }
+            Parsed::Query(expr) => Body::Query(self.compile_query(expr)),
+        }
+    }
+
+    fn compile_query(&mut self, expr: &Expr<Atom>) -> Expr<Term> {
+        let mapped = expr
+            .clone()
+            .try_map::<Term, std::convert::Infallible>(&mut |atom| {
+                Ok(match atom {
+                    Atom::Phrases { phrases, fields } => {
+                        Term::Patterns(self.intern_all(&phrases), fields)
                     }
-                }
-                Body::Query {
-                    expr,
-                    positive,
-                    all,
+                    Atom::Person { person, fields } => {
+                        Term::Person(self.compile_person(&person), fields)
+                    }
+                    Atom::Country { country, fields } => {
+                        self.intern_gazetteer();
+                        Term::Country(country, fields)
+                    }
+                })
+            });
+        match mapped {
+            Ok(e) => e,
+            Err(never) => match never {},
+        }
+    }
+
+    fn compile_person(&mut self, person: &Person) -> PersonTerm {
+        let mut given: Vec<Box<str>> = person.given.clone();
+        given.sort_unstable();
+        PersonTerm {
+            full: self.intern_all(&person.full),
+            surnames: self.intern_all(&person.surnames),
+            strict: self.intern_all(&person.strict),
+            given: given.into_boxed_slice(),
+        }
+    }
+
+    /// Interns each phrase and takes one reference on each distinct pattern.
+    fn intern_all(&mut self, phrases: &[Phrase]) -> Box<[u32]> {
+        let mut ids: Vec<u32> = phrases.iter().map(|p| self.intern(p)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for &p in &ids {
+            self.patterns[p as usize].refs += 1;
+        }
+        ids.into_boxed_slice()
+    }
+
+    /// Gives back the references `compile` took for `body`.
+    fn release_body(&mut self, body: &Body) {
+        let release = |m: &mut Matcher, ps: &[u32]| {
+            for &p in ps {
+                let pat = &mut m.patterns[p as usize];
+                pat.refs -= 1;
+                if pat.refs == 0 && !pat.gazetteer {
+                    m.free_pattern(p);
                 }
             }
         };
-        self.rules.push(CompiledRule { id: rule_id, body });
+        match body {
+            Body::AnyOf(ps) => release(self, ps),
+            Body::Person(p) => {
+                for ps in [&p.full, &p.surnames, &p.strict] {
+                    release(self, ps);
+                }
+            }
+            Body::Country(_) => {}
+            Body::Query(expr) => {
+                let mut lists = Vec::new();
+                expr.visit_terms(true, &mut |t, _| match t {
+                    Term::Person(p, _) => {
+                        lists.extend([p.full.to_vec(), p.surnames.to_vec(), p.strict.to_vec()])
+                    }
+                    _ => lists.push(t.patterns()),
+                });
+                for ps in lists {
+                    release(self, &ps);
+                }
+            }
+        }
     }
 
-    /// The pattern for `phrase`, created if needed.
+    fn free_pattern(&mut self, p: u32) {
+        let node = self.patterns[p as usize].node;
+        self.dict.remove_end(node, p);
+        self.patterns[p as usize] = Pattern::default();
+        self.spellings[p as usize] = Spelling::default();
+        self.free_patterns.push(p);
+    }
+
+    fn new_group(&mut self, body: Body) -> u32 {
+        let keys = match &body {
+            Body::AnyOf(ps) => Some(ps.iter().map(|&p| Key::Pattern(p)).collect()),
+            Body::Person(p) => {
+                let mut keys: Vec<Key> = p.patterns().map(Key::Pattern).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                Some(keys)
+            }
+            Body::Country(c) => Some(vec![Key::Country(c.id)]),
+            Body::Query(expr) => {
+                required_terms(expr, false, &|t: &Term| self.selectivity(t)).map(|terms| {
+                    let mut keys: Vec<Key> = terms.iter().flat_map(Term::keys).collect();
+                    keys.sort_unstable();
+                    keys.dedup();
+                    keys
+                })
+            }
+        };
+        let group = Group {
+            body: body.clone(),
+            ids: Vec::new(),
+            always: keys.is_none(),
+        };
+        let g = match self.free_groups.pop() {
+            Some(g) => {
+                self.groups[g as usize] = group;
+                g
+            }
+            None => {
+                self.groups.push(group);
+                to_u32(self.groups.len() - 1)
+            }
+        };
+        match keys {
+            Some(keys) => {
+                for key in keys {
+                    match key {
+                        Key::Pattern(p) => self.patterns[p as usize].groups.push(g),
+                        Key::Country(c) => {
+                            if let Some(gs) = self.country_groups.get_mut(usize::from(c)) {
+                                gs.push(g);
+                            }
+                        }
+                    }
+                }
+            }
+            None => self.always.push(g),
+        }
+        self.group_of_body.insert(body, g);
+        g
+    }
+
+    fn drop_group(&mut self, g: u32) {
+        let group = std::mem::replace(
+            &mut self.groups[g as usize],
+            Group {
+                body: Body::AnyOf(Box::new([])),
+                ids: Vec::new(),
+                always: false,
+            },
+        );
+        self.group_of_body.remove(&group.body);
+        if group.always {
+            self.always.retain(|&a| a != g);
+        }
+        // A group is posted under a subset of its body's keys: clean all.
+        let mut keys: Vec<Key> = Vec::new();
+        match &group.body {
+            Body::AnyOf(ps) => keys.extend(ps.iter().map(|&p| Key::Pattern(p))),
+            Body::Person(p) => keys.extend(p.patterns().map(Key::Pattern)),
+            Body::Country(c) => keys.push(Key::Country(c.id)),
+            Body::Query(expr) => expr.visit_terms(true, &mut |t, _| keys.extend(t.keys())),
+        }
+        for key in keys {
+            match key {
+                Key::Pattern(p) => self.patterns[p as usize].groups.retain(|&q| q != g),
+                Key::Country(c) => {
+                    if let Some(gs) = self.country_groups.get_mut(usize::from(c)) {
+                        gs.retain(|&q| q != g);
+                    }
+                }
+            }
+        }
+        self.release_body(&group.body);
+        self.free_groups.push(g);
+    }
+
+    /// How rare a term's occurrences are: its commonest pattern's
+    /// [`Pattern::rarity`]; a country counts as a two-word phrase.
+    fn selectivity(&self, term: &Term) -> usize {
+        match term {
+            Term::Patterns(ps, _) => ps
+                .iter()
+                .map(|&p| usize::from(self.patterns[p as usize].rarity))
+                .min()
+                .unwrap_or(0),
+            Term::Person(p, _) => p
+                .patterns()
+                .map(|q| usize::from(self.patterns[q as usize].rarity))
+                .min()
+                .unwrap_or(0),
+            Term::Country(..) => 2 << 6,
+        }
+    }
+
+    /// The pattern for `phrase`, created if needed (no reference taken).
     fn intern(&mut self, phrase: &Phrase) -> u32 {
         let node = self.dict.node(&phrase.words);
-        let found = self.dict.ends[node as usize].iter().copied().find(|&p| {
-            let pat = &self.patterns[p as usize];
-            *pat.case == *phrase.case && *pat.hard_ok == *phrase.hard_ok
-        });
+        let spelling = Spelling::of(phrase);
+        let found = self.dict.nodes[node as usize]
+            .patterns()
+            .find(|&p| self.spellings[p as usize] == spelling);
         if let Some(p) = found {
             return p;
         }
-        let p = to_u32(self.patterns.len());
-        self.patterns.push(Pattern {
-            case: phrase.case.clone().into_boxed_slice(),
-            hard_ok: phrase.hard_ok.clone().into_boxed_slice(),
-            rules: Vec::new(),
-            countries: Vec::new(),
-            blocker: false,
-        });
-        self.dict.ends[node as usize].push(p);
-        p
-    }
-
-    fn intern_for_rule(&mut self, phrase: &Phrase, slot: u32) -> u32 {
-        let p = self.intern(phrase);
-        let rules = &mut self.patterns[p as usize].rules;
-        if rules.last() != Some(&slot) {
-            rules.push(slot);
-        }
+        let longest = phrase
+            .words
+            .iter()
+            .map(|w| w.chars().count())
+            .max()
+            .unwrap_or(0);
+        let pattern = Pattern {
+            node,
+            rarity: u16::try_from(
+                (phrase.words.len().min(MAX_PATTERN_WORDS) << 6) | longest.min(63),
+            )
+            .unwrap_or(u16::MAX),
+            ..Pattern::default()
+        };
+        let p = match self.free_patterns.pop() {
+            Some(p) => {
+                self.patterns[p as usize] = pattern;
+                self.spellings[p as usize] = spelling;
+                p
+            }
+            None => {
+                self.patterns.push(pattern);
+                self.spellings.push(spelling);
+                to_u32(self.patterns.len() - 1)
+            }
+        };
+        self.dict.add_end(node, p);
         p
     }
 
     /// Interns every gazetteer name (once): the names of countries no rule
     /// watches are still needed to tell `Guinea` from `Equatorial Guinea`.
     fn intern_gazetteer(&mut self) {
-        if !self.country_rules.is_empty() {
+        if !self.country_groups.is_empty() {
             return;
         }
         let gaz = gazetteer::get();
-        for (index, phrases) in gaz.phrases.iter().enumerate() {
+        for (index, (names, capitals)) in gaz.phrases.iter().zip(&gaz.capital_phrases).enumerate() {
             // The table has a few hundred entries, far below u16::MAX.
             let country = CountryId::try_from(index).unwrap_or(CountryId::MAX);
-            for phrase in phrases {
+            for (phrase, is_capital) in names
+                .iter()
+                .map(|p| (p, false))
+                .chain(capitals.iter().map(|p| (p, true)))
+            {
                 let p = self.intern(phrase);
-                let countries = &mut self.patterns[p as usize].countries;
-                if !countries.contains(&country) {
-                    countries.push(country);
+                let pat = &mut self.patterns[p as usize];
+                pat.gazetteer = true;
+                let list = if is_capital {
+                    &mut pat.capital_of
+                } else {
+                    &mut pat.countries
+                };
+                if !list.contains(&country) {
+                    list.push(country);
                 }
             }
         }
         for phrase in &gaz.blockers {
             let p = self.intern(phrase);
-            self.patterns[p as usize].blocker = true;
+            let pat = &mut self.patterns[p as usize];
+            pat.blocker = true;
+            pat.gazetteer = true;
         }
-        self.country_rules = vec![Vec::new(); gaz.countries.len()];
+        self.country_groups = vec![Vec::new(); gaz.countries.len()];
     }
 
     /// Every rule that matches `article`, in rule id order.
     pub fn find(&self, article: &Article) -> Vec<Hit> {
-        if self.rules.is_empty() {
+        if self.rule_count == 0 {
             return Vec::new();
         }
-        let mut tokens = Tokens::default();
-        tokens.push_field(article.title, TITLE);
-        tokens.push_field(article.body, BODY);
-        let occurrences = self.scan(&tokens);
-        if occurrences.is_empty() {
-            return Vec::new();
-        }
-        let by_pattern = Postings::new(
-            occurrences
-                .iter()
-                .enumerate()
-                .map(|(i, o)| (o.pattern, to_u32(i))),
-        );
-        let by_country = Postings::new(self.countries_in(&occurrences));
+        self.find_in(&Analyzed::new(article)).into_hits()
+    }
 
-        let mut candidates: Vec<u32> = Vec::new();
-        for p in by_pattern.keys() {
-            candidates.extend_from_slice(&self.patterns[p as usize].rules);
+    /// Every rule that matches an analysed article, grouped: rules that
+    /// compiled to the same thing share one explanation, so the cost does
+    /// not grow with how many chats watch the same thing. Deciding which
+    /// rules match, and on which words, is done here; the explanations'
+    /// text (terms as written, snippets) is built when first asked for.
+    pub fn find_in<'m, 'd>(&'m self, doc: &'d Analyzed<'d>) -> Matches<'m, 'd> {
+        let mut matches = Matches {
+            doc,
+            occurrences: Vec::new(),
+            groups: Vec::new(),
+            sets: Vec::new(),
+            found: Vec::new(),
+            explanations: Vec::new(),
+        };
+        if self.rule_count == 0 {
+            return matches;
         }
-        for c in by_country.keys() {
-            if let Some(slots) = self.country_rules.get(c as usize) {
-                candidates.extend_from_slice(slots);
+        let occurrences = self.scan(&doc.tokens);
+        if occurrences.is_empty() && self.always.is_empty() {
+            return matches;
+        }
+        let seen = Seen {
+            tokens: &doc.tokens,
+            by_pattern: Postings::new(
+                occurrences
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| (o.pattern, to_u32(i))),
+            ),
+            places: self.places_in(&occurrences),
+            in_content: {
+                let mut bits = vec![0u64; self.patterns.len().div_ceil(64)];
+                for o in &occurrences {
+                    if Fields::CONTENT.contains(o.field) {
+                        bits[o.pattern as usize / 64] |= 1 << (o.pattern % 64);
+                    }
+                }
+                bits
+            },
+            occurrences,
+        };
+
+        let mut candidates: Vec<u32> = self.always.clone();
+        for p in seen.by_pattern.keys() {
+            candidates.extend_from_slice(&self.patterns[p as usize].groups);
+        }
+        let mut last_country = None;
+        for &(c, _, _) in &seen.places {
+            if last_country != Some(c) {
+                last_country = Some(c);
+                if let Some(gs) = self.country_groups.get(usize::from(c)) {
+                    candidates.extend_from_slice(gs);
+                }
             }
         }
         candidates.sort_unstable();
         candidates.dedup();
 
-        let mut hits: Vec<(i64, u32, Hit)> = Vec::new();
         let mut found: Vec<u32> = Vec::new();
-        // Many rules match through the same occurrences (every
-        // `country:Russia` of every chat): explain each set once.
-        let mut explained: HashMap<Vec<u32>, Hit, FxBuildHasher> = HashMap::default();
-        for slot in candidates {
-            let rule = &self.rules[slot as usize];
+        // Different rules may match through the same occurrences
+        // (`keyword:Russia` and `country:Russia`): one explanation per set.
+        let mut sets_by_hash: HashMap<u64, Vec<u32>, FxBuildHasher> = HashMap::default();
+        for g in candidates {
+            let group = &self.groups[g as usize];
+            if group.ids.is_empty() {
+                continue;
+            }
             found.clear();
-            match &rule.body {
-                Body::AnyOf(patterns) => {
-                    for &p in patterns {
-                        found.extend(by_pattern.get(p));
-                    }
-                }
-                Body::Country(c) => found.extend(by_country.get(u32::from(*c))),
-                Body::Query {
-                    expr,
-                    positive,
-                    all,
-                } => {
-                    if !expr.eval(&mut |p| by_pattern.get(*p).next().is_some()) {
-                        continue;
-                    }
-                    for &p in positive {
-                        found.extend(by_pattern.get(p));
-                    }
-                    // A true query whose positive terms are all absent (only
-                    // possible with nested NOTs) still shows what it saw.
-                    if found.is_empty() {
-                        for &p in all {
-                            found.extend(by_pattern.get(p));
+            let mut anchor = None;
+            let matched = match &group.body {
+                Body::AnyOf(ps) => {
+                    for &p in ps.iter() {
+                        if seen.in_content(p) {
+                            found.extend(seen.in_fields(p, Fields::CONTENT));
                         }
                     }
+                    !found.is_empty()
                 }
-            }
-            if found.is_empty() {
+                Body::Person(p) => {
+                    seen.person_occurrences(p, Fields::CONTENT, &mut found);
+                    !found.is_empty()
+                }
+                Body::Country(c) => {
+                    found.extend(seen.of_country(*c, Fields::CONTENT));
+                    !found.is_empty()
+                }
+                Body::Query(expr) => {
+                    let matched = seen.eval(expr, true, &mut anchor);
+                    if matched {
+                        expr.visit_terms(true, &mut |t, positive| {
+                            if positive {
+                                seen.occurrences_of(t, &mut found);
+                            }
+                        });
+                        // A true query whose positive terms are all absent
+                        // (only possible with nested NOTs) still shows what
+                        // it saw.
+                        if found.is_empty() {
+                            expr.visit_terms(true, &mut |t, _| seen.occurrences_of(t, &mut found));
+                        }
+                    }
+                    matched
+                }
+            };
+            if !matched {
                 continue;
             }
             found.sort_unstable();
             found.dedup();
-            let hit = match explained.get(&found) {
-                Some(known) => Hit {
-                    rule_id: rule.id,
-                    ..known.clone()
-                },
+            // A cheap key; sets that share it are told apart by comparing.
+            let hash = {
+                let mut h = FxHasher::default();
+                h.add(found.len() as u64);
+                h.add(u64::from(found[0]) << 32 | u64::from(found[found.len() - 1]));
+                h.add(anchor.map_or(u64::MAX, u64::from));
+                h.finish()
+            };
+            let same = sets_by_hash.entry(hash).or_default();
+            let existing = same.iter().copied().find(|&m| {
+                let (range, a) = &matches.sets[m as usize];
+                *a == anchor && matches.found[range.start as usize..range.end as usize] == found[..]
+            });
+            let set = match existing {
+                Some(m) => m,
                 None => {
-                    let hit = explain_hit(rule.id, article, &tokens, &occurrences, &found);
-                    explained.insert(found.clone(), hit.clone());
-                    hit
+                    let start = to_u32(matches.found.len());
+                    matches.found.extend_from_slice(&found);
+                    let m = to_u32(matches.sets.len());
+                    matches
+                        .sets
+                        .push((start..to_u32(matches.found.len()), anchor));
+                    same.push(m);
+                    m
                 }
             };
-            hits.push((rule.id, slot, hit));
+            matches.groups.push((&group.ids, set));
         }
-        hits.sort_by_key(|(id, slot, _)| (*id, *slot));
-        hits.into_iter().map(|(_, _, hit)| hit).collect()
+        matches.explanations = vec![OnceCell::new(); matches.sets.len()];
+        matches.occurrences = seen.occurrences;
+        matches
     }
 
     /// All occurrences of all patterns, by start word then length.
     fn scan(&self, tokens: &Tokens) -> Vec<Occurrence> {
         let n = tokens.len();
-        let ids: Vec<u32> = (0..n)
-            .map(|i| self.dict.words.get(tokens.word(i)).copied().unwrap_or(NONE))
-            .collect();
         let mut out = Vec::new();
-        for start in 0..n {
-            let id = ids[start];
-            if id == NONE {
+        if self.dict.words.is_empty() {
+            return out;
+        }
+        let ids: Vec<u32> = (0..n)
+            .map(|i| self.dict.lookup(tokens.word(i), tokens.tokens[i].hash))
+            .collect();
+        let extra = self.extra_units(tokens);
+        let cx = ScanCx {
+            tokens,
+            ids: &ids,
+            extra: &extra,
+        };
+        let mut path: Vec<Unit> = Vec::new();
+        let plain = extra.units.is_empty();
+        for (start, &id) in ids.iter().enumerate() {
+            // Most words are no phrase's first word: skip them quickly.
+            if plain && (id == NONE || self.dict.words[id as usize].first == NONE) {
                 continue;
             }
-            let mut node = self.dict.first[id as usize];
-            let field = tokens.tokens[start].field;
-            let mut end = start + 1;
-            while node != NONE {
-                for &p in &self.dict.ends[node as usize] {
-                    if self.patterns[p as usize].accepts(tokens, start, end) {
-                        out.push(Occurrence {
-                            pattern: p,
-                            start: to_u32(start),
-                            end: to_u32(end),
-                        });
-                    }
+            for unit in cx.units_at(start) {
+                let node = self.dict.words[unit.id as usize].first;
+                if node == NONE {
+                    continue;
                 }
-                if end >= n || tokens.tokens[end].field != field || ids[end] == NONE {
-                    break;
-                }
-                node = self
-                    .dict
-                    .edges
-                    .get(&(node, ids[end]))
-                    .copied()
-                    .unwrap_or(NONE);
-                end += 1;
+                path.clear();
+                path.push(unit);
+                self.walk(&cx, node, &mut path, &mut out);
             }
         }
         out
     }
 
-    /// (country, occurrence index) for every gazetteer name that occurred
-    /// outside a longer gazetteer name.
-    fn countries_in(&self, occurrences: &[Occurrence]) -> Vec<(u32, u32)> {
-        if self.country_rules.is_empty() {
+    /// Extends `path` (ending at trie node `node`) as far as the text and the
+    /// trie allow, recording every pattern that ends on the way.
+    fn walk(&self, cx: &ScanCx, node: u32, path: &mut Vec<Unit>, out: &mut Vec<Occurrence>) {
+        let (first, last) = match (path.first(), path.last()) {
+            (Some(f), Some(l)) => (*f, *l),
+            _ => return,
+        };
+        let field = cx.tokens.tokens[first.start as usize].field;
+        let n = &self.dict.nodes[node as usize];
+        for p in n.patterns() {
+            if self.spellings[p as usize].accepts(path) {
+                out.push(Occurrence {
+                    pattern: p,
+                    start: first.start,
+                    end: last.end,
+                    field,
+                });
+            }
+        }
+        let next = last.end as usize;
+        if !n.has_children || next >= cx.tokens.len() || cx.tokens.tokens[next].field != field {
+            return;
+        }
+        for unit in cx.units_at(next) {
+            if let Some(&child) = self.dict.edges.get(&(node, unit.id)) {
+                path.push(unit);
+                self.walk(cx, child, path, out);
+                path.pop();
+            }
+        }
+    }
+
+    /// Units other than each word's own: wildcards a word matches, and
+    /// hyphenated words as a whole (with their wildcards); by start word.
+    fn extra_units(&self, tokens: &Tokens) -> ExtraUnits {
+        let mut units: Vec<Unit> = Vec::new();
+        let has_wildcards = !self.dict.prefix_lens.is_empty();
+        let mut joined = tokens.joined.iter().enumerate().peekable();
+        for i in 0..tokens.len() {
+            let t = &tokens.tokens[i];
+            if has_wildcards {
+                let word = tokens.word(i);
+                self.dict.wildcards_of(word, &mut |id| {
+                    units.push(Unit {
+                        id,
+                        start: to_u32(i),
+                        end: to_u32(i + 1),
+                        shape: t.shape,
+                        gap_hard: t.gap_hard,
+                    })
+                });
+            }
+            while let Some((j, run)) = joined.peek()
+                && run.start as usize == i
+            {
+                let word = tokens.joined_word(*j);
+                let hash = run.hash;
+                let unit = |id| Unit {
+                    id,
+                    start: run.start,
+                    end: run.end,
+                    shape: run.shape,
+                    gap_hard: t.gap_hard,
+                };
+                let id = self.dict.lookup(word, hash);
+                if id != NONE {
+                    units.push(unit(id));
+                }
+                self.dict.wildcards_of(word, &mut |id| units.push(unit(id)));
+                joined.next();
+            }
+        }
+        if units.is_empty() {
+            return ExtraUnits::default();
+        }
+        let mut from = vec![0u32; tokens.len() + 1];
+        for u in &units {
+            from[u.start as usize + 1] += 1;
+        }
+        for i in 0..tokens.len() {
+            from[i + 1] += from[i];
+        }
+        ExtraUnits { units, from }
+    }
+
+    /// (country, is a capital, occurrence index) for every gazetteer name
+    /// that occurred outside a longer name of another place, by country.
+    fn places_in(&self, occurrences: &[Occurrence]) -> Vec<(CountryId, bool, u32)> {
+        if self.country_groups.is_empty() {
             return Vec::new();
         }
         let places: Vec<(usize, Occurrence)> = occurrences
             .iter()
             .copied()
             .enumerate()
-            .filter(|(_, o)| self.patterns[o.pattern as usize].is_gazetteer())
+            .filter(|(_, o)| self.patterns[o.pattern as usize].is_place())
             .collect();
         let mut out = Vec::new();
         for &(i, o) in &places {
-            let countries = &self.patterns[o.pattern as usize].countries;
-            if countries.is_empty() || places.iter().any(|&(_, q)| o.is_inside(q)) {
-                continue;
+            let pat = &self.patterns[o.pattern as usize];
+            let named = pat
+                .countries
+                .iter()
+                .map(|&c| (c, false))
+                .chain(pat.capital_of.iter().map(|&c| (c, true)));
+            for (c, capital) in named {
+                let blocked = places
+                    .iter()
+                    .any(|&(_, q)| o.is_inside(q) && !self.patterns[q.pattern as usize].names(c));
+                if !blocked {
+                    out.push((c, capital, to_u32(i)));
+                }
             }
-            out.extend(countries.iter().map(|&c| (u32::from(c), to_u32(i))));
         }
+        out.sort_unstable();
         out
+    }
+}
+
+/// Wraps a person or country term in its exclusions: `me AND NOT x …`.
+fn with_exclusions(me: Expr<Atom>, exclude: &[Expr<Atom>]) -> Expr<Atom> {
+    let mut parts = vec![me];
+    parts.extend(exclude.iter().map(|e| Expr::Not(Box::new(e.clone()))));
+    Expr::And(parts)
+}
+
+impl Term {
+    fn keys(&self) -> Vec<Key> {
+        match self {
+            Term::Patterns(ps, _) => ps.iter().map(|&p| Key::Pattern(p)).collect(),
+            Term::Person(p, _) => p.patterns().map(Key::Pattern).collect(),
+            Term::Country(c, _) => vec![Key::Country(c.id)],
+        }
+    }
+}
+
+/// Per-article view of the words, for the trie walk.
+struct ScanCx<'t> {
+    tokens: &'t Tokens,
+    /// Word id of each word, or [`NONE`].
+    ids: &'t [u32],
+    extra: &'t ExtraUnits,
+}
+
+impl ScanCx<'_> {
+    /// Every unit starting at word `i`.
+    fn units_at(&self, i: usize) -> impl Iterator<Item = Unit> + '_ {
+        let t = &self.tokens.tokens[i];
+        let own = (self.ids[i] != NONE).then(|| Unit {
+            id: self.ids[i],
+            start: to_u32(i),
+            end: to_u32(i + 1),
+            shape: t.shape,
+            gap_hard: t.gap_hard,
+        });
+        let extra: &[Unit] = match (self.extra.from.get(i), self.extra.from.get(i + 1)) {
+            (Some(&a), Some(&b)) => &self.extra.units[a as usize..b as usize],
+            _ => &[],
+        };
+        own.into_iter().chain(extra.iter().copied())
+    }
+}
+
+/// Units by start word, in CSR form (`from[i]..from[i + 1]`).
+#[derive(Default)]
+struct ExtraUnits {
+    units: Vec<Unit>,
+    from: Vec<u32>,
+}
+
+/// What occurred in one article.
+struct Seen<'t> {
+    tokens: &'t Tokens,
+    occurrences: Vec<Occurrence>,
+    by_pattern: Postings,
+    /// Bit per pattern id: it occurred in the title or body. Most terms are
+    /// looked for there, and a bit test beats a search of the postings.
+    in_content: Vec<u64>,
+    /// (country, is a capital, occurrence), sorted.
+    places: Vec<(CountryId, bool, u32)>,
+}
+
+impl Seen<'_> {
+    /// Occurrences of pattern `p` in `fields`.
+    fn in_fields(&self, p: u32, fields: Fields) -> impl Iterator<Item = u32> + '_ {
+        self.by_pattern
+            .get(p)
+            .filter(move |&o| fields.contains(self.occurrences[o as usize].field))
+    }
+
+    /// Occurrences naming country `c` (capitals too with `+capital`).
+    fn of_country(&self, c: CountryRef, fields: Fields) -> impl Iterator<Item = u32> + '_ {
+        let from = self.places.partition_point(|&(k, _, _)| k < c.id);
+        self.places[from..]
+            .iter()
+            .take_while(move |&&(k, _, _)| k == c.id)
+            .filter(move |&&(_, capital, o)| {
+                (c.capital || !capital) && fields.contains(self.occurrences[o as usize].field)
+            })
+            .map(|&(_, _, o)| o)
+    }
+
+    fn occurrences_of(&self, term: &Term, out: &mut Vec<u32>) {
+        match term {
+            Term::Patterns(ps, fields) => {
+                for &p in ps.iter() {
+                    out.extend(self.in_fields(p, *fields));
+                }
+            }
+            Term::Person(p, fields) => self.person_occurrences(p, *fields, out),
+            Term::Country(c, fields) => out.extend(self.of_country(*c, *fields)),
+        }
+    }
+
+    /// Occurrences of the person's names in `fields`: full names, and
+    /// surnames alone that stand for them (see `names.rs`).
+    fn person_occurrences(&self, p: &PersonTerm, fields: Fields, out: &mut Vec<u32>) {
+        for &q in p.full.iter() {
+            out.extend(self.in_fields(q, fields));
+        }
+        for (list, strict) in [(&p.surnames, false), (&p.strict, true)] {
+            for &q in list.iter() {
+                for o in self.in_fields(q, fields) {
+                    let start = self.occurrences[o as usize].start as usize;
+                    if names::surname_stands_for(self.tokens, start, &p.given, strict) {
+                        out.push(o);
+                    }
+                }
+            }
+        }
+    }
+
+    fn in_content(&self, p: u32) -> bool {
+        self.in_content[p as usize / 64] & (1 << (p % 64)) != 0
+    }
+
+    fn present(&self, term: &Term) -> bool {
+        match term {
+            Term::Patterns(ps, Fields::CONTENT) => ps.iter().any(|&p| self.in_content(p)),
+            Term::Patterns(ps, fields) => ps
+                .iter()
+                .any(|&p| self.in_fields(p, *fields).next().is_some()),
+            Term::Person(p, fields) => {
+                if *fields == Fields::CONTENT && !p.patterns().any(|q| self.in_content(q)) {
+                    return false;
+                }
+                let mut found = Vec::new();
+                self.person_occurrences(p, *fields, &mut found);
+                !found.is_empty()
+            }
+            Term::Country(c, fields) => self.of_country(*c, *fields).next().is_some(),
+        }
+    }
+
+    /// Evaluates `expr`; the first NEAR that holds in a positive position
+    /// leaves the occurrence the snippet should show in `anchor`.
+    fn eval(&self, expr: &Expr<Term>, positive: bool, anchor: &mut Option<u32>) -> bool {
+        match expr {
+            Expr::Term(t) => self.present(t),
+            Expr::Not(e) => !self.eval(e, !positive, anchor),
+            Expr::And(es) => es.iter().all(|e| self.eval(e, positive, anchor)),
+            Expr::Or(es) => es.iter().any(|e| self.eval(e, positive, anchor)),
+            Expr::Near(parts, slop) => match self.near(parts, slop) {
+                Some(witness) => {
+                    if positive && anchor.is_none() {
+                        *anchor = Some(witness);
+                    }
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
+    /// Whether a chain of occurrences, one per part, has each next to the
+    /// one before within its slop; the earliest occurrence of the last link.
+    fn near(&self, parts: &[Expr<Term>], slop: &[u16]) -> Option<u32> {
+        // Most NEARs fail because a part is missing: find that out first.
+        if !parts.iter().all(|p| p.eval(&mut |t| self.present(t))) {
+            return None;
+        }
+        let occurrences_of_part = |part: &Expr<Term>| {
+            let mut out = Vec::new();
+            match part {
+                Expr::Term(t) => self.occurrences_of(t, &mut out),
+                Expr::Or(es) => {
+                    for e in es {
+                        if let Expr::Term(t) = e {
+                            self.occurrences_of(t, &mut out);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            out.sort_unstable();
+            out.dedup();
+            out
+        };
+        let mut reached = occurrences_of_part(parts.first()?);
+        let mut witness = None;
+        for (part, &n) in parts[1..].iter().zip(slop) {
+            let mut next = Vec::new();
+            witness = None;
+            for o in occurrences_of_part(part) {
+                let b = self.occurrences[o as usize];
+                let partner = reached.iter().copied().find(|&r| {
+                    let a = self.occurrences[r as usize];
+                    a.field == b.field
+                        && (a.start, a.end) != (b.start, b.end)
+                        && a.distance(b) <= u32::from(n)
+                });
+                if let Some(r) = partner {
+                    next.push(o);
+                    let earlier = if self.occurrences[r as usize].start < b.start {
+                        r
+                    } else {
+                        o
+                    };
+                    witness = witness.or(Some(earlier));
+                }
+            }
+            if next.is_empty() {
+                return None;
+            }
+            reached = next;
+        }
+        witness
     }
 }
 
 /// Patterns at least one of which occurs whenever `expr` (negated if
 /// `negated`) is true, or `None` if it can be true with none of its terms.
 /// Where an AND offers a choice, the most selective part is taken: the one
-/// whose least specific term has the most words (phrases are rarer than
-/// words), then the one with fewer terms.
-fn required_terms(
-    expr: &Expr<u32>,
+/// whose least selective term scores highest, then the one with fewer terms.
+fn required_terms<T: Clone + Ord>(
+    expr: &Expr<T>,
     negated: bool,
-    words: &impl Fn(u32) -> usize,
-) -> Option<Vec<u32>> {
-    // NOT pushed inwards: NOT (a AND b) = NOT a OR NOT b, and so on.
+    score: &impl Fn(&T) -> usize,
+) -> Option<Vec<T>> {
+    // NOT pushed inwards: NOT (a AND b) = NOT a OR NOT b, and so on. NEAR is
+    // an AND with a condition on top: as an AND it needs all its parts, but
+    // negated it is not an OR of negated parts, so it gives no terms.
     let (parts, all_of) = match (expr, negated) {
-        (Expr::Term(p), false) => return Some(vec![*p]),
-        (Expr::Term(_), true) => return None,
-        (Expr::Not(inner), _) => return required_terms(inner, !negated, words),
-        (Expr::And(parts), false) | (Expr::Or(parts), true) => (parts, true),
+        (Expr::Term(t), false) => return Some(vec![t.clone()]),
+        (Expr::Term(_), true) | (Expr::Near(..), true) => return None,
+        (Expr::Not(inner), _) => return required_terms(inner, !negated, score),
+        (Expr::And(parts) | Expr::Near(parts, _), false) | (Expr::Or(parts), true) => (parts, true),
         (Expr::Or(parts), false) | (Expr::And(parts), true) => (parts, false),
     };
-    let sets = parts.iter().map(|p| required_terms(p, negated, words));
+    let sets = parts.iter().map(|p| required_terms(p, negated, score));
     if all_of {
         // Conjunction: any one part's set will do; take the most selective.
-        let score = |set: &Vec<u32>| {
-            let least = set.iter().map(|&p| words(p)).min().unwrap_or(0);
+        let rank = |set: &Vec<T>| {
+            let least = set.iter().map(score).min().unwrap_or(0);
             (least, std::cmp::Reverse(set.len()))
         };
-        sets.flatten().max_by_key(score)
+        sets.flatten().max_by_key(rank)
     } else {
         // Disjunction: every part must contribute.
         let mut union = Vec::new();
@@ -544,12 +1488,83 @@ fn required_terms(
 
 impl fmt::Debug for Matcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let stats = self.stats();
         f.debug_struct("Matcher")
-            .field("rules", &self.rules.len())
-            .field("words", &self.dict.words.len())
-            .field("phrases", &self.dict.ends.len())
-            .field("patterns", &self.patterns.len())
+            .field("rules", &stats.rules)
+            .field("distinct_rules", &stats.distinct_rules)
+            .field("words", &stats.words)
+            .field("phrases", &self.dict.nodes.len())
+            .field("patterns", &stats.patterns)
+            .field("always_evaluated", &stats.always_evaluated)
             .finish()
+    }
+}
+
+/// The rules that matched one article, grouped: identical rules of many
+/// chats come as one entry holding all their ids, and every entry that
+/// matched through the same words shares one [`Explanation`], built the
+/// first time it is asked for. Building this costs the same for one chat's
+/// `country:Russia` as for ten thousand.
+#[derive(Debug)]
+pub struct Matches<'m, 'd> {
+    doc: &'d Analyzed<'d>,
+    occurrences: Vec<Occurrence>,
+    /// (rule ids, match set), ids ascending within each entry.
+    groups: Vec<(&'m [i64], u32)>,
+    /// Distinct match sets: their occurrences (a range of `found`) and the
+    /// occurrence a snippet should show, if a NEAR chose one.
+    sets: Vec<(Range<u32>, Option<u32>)>,
+    found: Vec<u32>,
+    explanations: Vec<OnceCell<Explanation>>,
+}
+
+impl Matches<'_, '_> {
+    /// Number of (rule, article) hits.
+    pub fn len(&self) -> usize {
+        self.groups.iter().map(|(ids, _)| ids.len()).sum()
+    }
+
+    /// True when no rule matched.
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Every rule id that matched, grouped (not in id order).
+    pub fn rule_ids(&self) -> impl Iterator<Item = i64> + '_ {
+        self.groups.iter().flat_map(|(ids, _)| ids.iter().copied())
+    }
+
+    /// Number of distinct explanations (at most one per distinct rule).
+    pub fn explanation_count(&self) -> usize {
+        self.sets.len()
+    }
+
+    /// Explanation `i` (`0..explanation_count()`), built on first use.
+    pub fn explanation(&self, i: usize) -> &Explanation {
+        self.explanations[i].get_or_init(|| {
+            let (range, anchor) = &self.sets[i];
+            explain_hit(
+                self.doc,
+                &self.occurrences,
+                &self.found[range.start as usize..range.end as usize],
+                *anchor,
+            )
+        })
+    }
+
+    /// Every (rule id, explanation), grouped (not in rule id order).
+    pub fn iter(&self) -> impl Iterator<Item = (i64, &Explanation)> + '_ {
+        self.groups.iter().flat_map(move |(ids, set)| {
+            let e = self.explanation(*set as usize);
+            ids.iter().map(move |&id| (id, e))
+        })
+    }
+
+    /// One [`Hit`] per rule, in rule id order.
+    pub fn into_hits(self) -> Vec<Hit> {
+        let mut hits: Vec<Hit> = self.iter().map(|(id, e)| e.to_hit(id)).collect();
+        hits.sort_by_key(|h| h.rule_id);
+        hits
     }
 }
 
@@ -582,15 +1597,16 @@ impl Postings {
     }
 }
 
-/// The [`Hit`] of one rule: `found` holds the indices of its occurrences,
-/// sorted and without repeats.
+/// The explanation of one match: `found` holds the indices of the
+/// occurrences that made it, sorted and without repeats; `anchor`, the one
+/// the snippet should show (a NEAR's), if any.
 fn explain_hit(
-    rule_id: i64,
-    article: &Article,
-    tokens: &Tokens,
+    doc: &Analyzed,
     occurrences: &[Occurrence],
     found: &[u32],
-) -> Hit {
+    anchor: Option<u32>,
+) -> Explanation {
+    let tokens = &doc.tokens;
     let mine: Vec<Occurrence> = found.iter().map(|&i| occurrences[i as usize]).collect();
     // A shorter match inside a longer one of the same rule (`Cleverly` in
     // `James Cleverly`) adds nothing to the explanation.
@@ -602,59 +1618,65 @@ fn explain_hit(
     spans.sort_unstable();
     spans.dedup();
 
-    let field_text = |field: u8| {
-        if field == TITLE {
-            article.title
-        } else {
-            article.body
-        }
-    };
-    let located: Vec<(u8, std::ops::Range<usize>)> = spans
+    let located: Vec<(u8, Range<usize>, TermPosition)> = spans
         .iter()
         .map(|&(start, end)| {
             let first = &tokens.tokens[start as usize];
             let last = &tokens.tokens[end as usize - 1];
-            (first.field, first.orig.start..last.orig.end)
+            let range = first.orig.start as usize..last.orig.end as usize;
+            let position = TermPosition {
+                field: match first.field {
+                    TITLE => Field::Title,
+                    BODY => Field::Body,
+                    _ => Field::Source,
+                },
+                range: range.clone(),
+                word: to_u32(tokens.position_in_field(start as usize)),
+                words: end - start,
+            };
+            (first.field, range, position)
         })
         .collect();
 
     let mut terms: Vec<String> = Vec::new();
-    for (field, range) in &located {
-        let term = explain::term_text(&field_text(*field)[range.clone()]);
+    for (field, range, _) in &located {
+        let term = explain::term_text(&doc.field_text(*field)[range.clone()]);
         if !terms.contains(&term) {
             terms.push(term);
         }
     }
     // The snippet comes from the body when the body matched: alerts show the
-    // headline anyway, and the body says more about the match.
-    let snippet_field = if located.iter().any(|(f, _)| *f == BODY) {
-        BODY
-    } else {
-        TITLE
+    // headline anyway, and the body says more about the match. A NEAR's
+    // witness goes first.
+    let anchor = anchor
+        .map(|a| occurrences[a as usize])
+        .filter(|a| a.field != SOURCE);
+    let snippet_field = match anchor {
+        Some(a) => a.field,
+        None if located.iter().any(|(f, _, _)| *f == BODY) => BODY,
+        None => TITLE,
     };
-    let in_field: Vec<std::ops::Range<usize>> = located
+    let in_field: Vec<Range<usize>> = located
         .iter()
-        .filter(|(f, _)| *f == snippet_field)
-        .map(|(_, r)| r.clone())
+        .filter(|(f, _, _)| *f == snippet_field)
+        .map(|(_, r, _)| r.clone())
         .collect();
-    let snippet = match in_field.first() {
-        Some(first) => explain::snippet(field_text(snippet_field), first.clone(), &in_field),
-        None => explain::Snippet {
-            text: String::new(),
-            highlights: Vec::new(),
-        },
+    let first = match anchor {
+        Some(a) => Some(
+            tokens.tokens[a.start as usize].orig.start as usize
+                ..tokens.tokens[a.end as usize - 1].orig.end as usize,
+        ),
+        None => in_field.first().cloned(),
     };
-    Hit {
-        rule_id,
+    let snippet = match first {
+        Some(first) => explain::snippet(doc.field_text(snippet_field), first, &in_field),
+        None => explain::snippet(doc.article.title, 0..0, &[]),
+    };
+    Explanation {
         terms,
         snippet,
+        positions: located.into_iter().map(|(_, _, p)| p).collect(),
     }
-}
-
-/// Ids are dense indices of in-memory tables; u32 is plenty (four billion
-/// rules or words would not fit in memory anyway).
-fn to_u32(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(NONE)
 }
 
 /// The Fx hash (as in rustc): much faster than SipHash on the short keys
@@ -680,9 +1702,9 @@ impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
+            if let Ok(word) = <[u8; 8]>::try_from(chunk) {
+                self.add(u64::from_le_bytes(word));
+            }
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
@@ -693,6 +1715,10 @@ impl Hasher for FxHasher {
     }
 
     fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u16(&mut self, i: u16) {
         self.add(u64::from(i));
     }
 
@@ -729,8 +1755,8 @@ mod tests {
     type RequiredCase = (&'static str, Expr<u32>, Option<Vec<u32>>);
 
     /// Patterns 0..10 are one word long, 10.. are two words.
-    fn words(p: u32) -> usize {
-        if p < 10 { 1 } else { 2 }
+    fn words(p: &u32) -> usize {
+        if *p < 10 { 1 } else { 2 }
     }
 
     #[test]
@@ -770,7 +1796,21 @@ mod tests {
                 not(Expr::And(vec![not(t(1)), not(t(2))])),
                 Some(vec![1, 2]),
             ),
+            (
+                "near_is_an_and",
+                Expr::Near(vec![t(1), t(11)], vec![3]),
+                Some(vec![11]),
+            ),
+            (
+                "not_near_gives_nothing",
+                not(Expr::Near(vec![t(1), t(2)], vec![3])),
+                None,
+            ),
         ];
+        let mut names: Vec<_> = cases.iter().map(|c| c.0).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), cases.len(), "case names are unique");
         for (name, expr, want) in cases {
             assert_eq!(required_terms(expr, false, &words), *want, "case {name}");
         }

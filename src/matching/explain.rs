@@ -1,4 +1,4 @@
-//! How a hit explains itself: the words it matched and a snippet.
+//! How a hit explains itself: the words it matched, where, and a snippet.
 
 use std::ops::Range;
 
@@ -14,6 +14,61 @@ pub struct Hit {
     pub terms: Vec<String>,
     /// Original text around the first match.
     pub snippet: Snippet,
+    /// Every occurrence of the matched words, in order of appearance (title
+    /// first). Empty in hits stored before positions were recorded.
+    #[serde(default)]
+    pub positions: Vec<TermPosition>,
+}
+
+/// Why rules matched an article: shared by every rule that matched through
+/// the same words (every chat's `country:Russia`), see
+/// [`Matches`](super::Matches).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// As [`Hit::terms`].
+    pub terms: Vec<String>,
+    /// As [`Hit::snippet`].
+    pub snippet: Snippet,
+    /// As [`Hit::positions`].
+    pub positions: Vec<TermPosition>,
+}
+
+impl Explanation {
+    /// The hit of rule `rule_id` with this explanation.
+    pub fn to_hit(&self, rule_id: i64) -> Hit {
+        Hit {
+            rule_id,
+            terms: self.terms.clone(),
+            snippet: self.snippet.clone(),
+            positions: self.positions.clone(),
+        }
+    }
+}
+
+/// Which text of an article a matched term is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Field {
+    /// The headline.
+    Title,
+    /// The text.
+    Body,
+    /// The feed's or outlet's name (`source:` in a query).
+    Source,
+}
+
+/// Where one matched term is in the article.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TermPosition {
+    /// The text it is in.
+    pub field: Field,
+    /// Byte range in that text as given in the [`Article`](super::Article).
+    pub range: Range<usize>,
+    /// Index of its first word in that text, counting words from 0 as
+    /// matching does (`U.N.` is one word, `l'` before `ONU` none).
+    pub word: u32,
+    /// Its length in words.
+    pub words: u32,
 }
 
 /// A short piece of original text around a match.
@@ -49,41 +104,61 @@ pub(crate) fn term_text(original: &str) -> String {
 /// (byte ranges in `text`, `first` among them) that falls inside it.
 pub(crate) fn snippet(text: &str, first: Range<usize>, highlights: &[Range<usize>]) -> Snippet {
     let (start, end) = window(text, first);
+    let inside: Vec<&Range<usize>> = highlights
+        .iter()
+        .filter(|h| start <= h.start && h.end <= end && h.start < h.end)
+        .collect();
+    // Original offsets whose place in the snippet is needed, sorted, with
+    // (highlight, is its end) for each.
+    let mut wanted: Vec<(usize, usize, bool)> = inside
+        .iter()
+        .enumerate()
+        .flat_map(|(k, h)| [(h.start, k, false), (h.end, k, true)])
+        .collect();
+    wanted.sort_unstable();
+    let mut mapped = vec![0..0; inside.len()];
+    let mut next = 0;
     let mut out = String::with_capacity(end - start + 8);
     if start > 0 {
         out.push('…');
     }
-    // pos[i]: where original byte start + i lands in `out` (at char starts).
-    let mut pos = vec![0; end - start + 1];
     // Whitespace runs become one space; none at the very start.
     let mut pending_space = false;
     let mut has_content = false;
+    let mut record = |at: usize, here: usize, next: &mut usize| {
+        while let Some(&(offset, k, is_end)) = wanted.get(*next) {
+            if offset != at {
+                break;
+            }
+            if is_end {
+                mapped[k].end = here;
+            } else {
+                mapped[k].start = here;
+            }
+            *next += 1;
+        }
+    };
     for (i, c) in text[start..end].char_indices() {
-        pos[i] = out.len();
         if c.is_whitespace() {
             pending_space = has_content;
+            record(start + i, out.len(), &mut next);
             continue;
         }
         if pending_space {
             out.push(' ');
             pending_space = false;
-            pos[i] = out.len();
         }
+        record(start + i, out.len(), &mut next);
         out.push(c);
         has_content = true;
     }
-    pos[end - start] = out.len();
-    let highlights = highlights
-        .iter()
-        .filter(|h| start <= h.start && h.end <= end && h.start < h.end)
-        .map(|h| pos[h.start - start]..pos[h.end - start])
-        .collect();
+    record(end, out.len(), &mut next);
     if end < text.len() {
         out.push('…');
     }
     Snippet {
         text: out,
-        highlights,
+        highlights: mapped,
     }
 }
 

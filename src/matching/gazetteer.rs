@@ -7,7 +7,9 @@
 //!
 //! One line per country or territory: codes, the common and official names,
 //! other names (English short forms, other spellings that are real names, the
-//! names in the country's own languages), and demonyms with their plurals.
+//! names in the country's own languages), demonyms with their plurals, and
+//! capitals and seats of government (`Moscow`, `Москва`, `Kremlin`), which a
+//! rule only matches when it opts in with `+capital`.
 //! Curation, decided here so that it is reviewable in one place:
 //! - bare ISO codes are not names, except `UK` and `US`, which English news
 //!   uses as names; other two-letter forms collide with initials and other
@@ -19,13 +21,18 @@
 //!   with the sovereign (`French` is France, not the French Southern Lands);
 //! - `America` names the United States: it is how English news most often
 //!   says it, and the continents that contain the word (`Latin America`,
-//!   `South American`) are listed in [`NOT_COUNTRIES`] so they don't count.
+//!   `South American`) are listed in [`NOT_COUNTRIES`] so they don't count;
+//! - capitals that are common first names or surnames (`Hamilton`,
+//!   `Victoria`, `Stanley`) or fold to a common word (`Malé`) are dropped,
+//!   and well-known other things named after a capital (`Washington Post`,
+//!   `Paris Saint-Germain`) are in [`NOT_COUNTRIES`] too.
 //!
 //! When matching, names are proper nouns: a capitalised word of a name must be
 //! written capitalised in the text (`Turkey`, not `turkey`; `Chad`, not
 //! `chad`), short all-capital forms (`UK`, `UAE`) only match as acronyms, and a
 //! name found inside a longer name of another place does not count (`Guinea`
-//! in `Equatorial Guinea`, `Ireland` in `Northern Ireland`).
+//! in `Equatorial Guinea`, `Ireland` in `Northern Ireland`), while one inside
+//! a longer name of the same country does (`Mexico` in `Mexico City`).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -67,6 +74,18 @@ const NOT_COUNTRIES: &[&str] = &[
     "Gulf of Guinea",
     "Niger Delta",
     "Niger River",
+    "George Washington",
+    "Booker T. Washington",
+    "Denzel Washington",
+    "Washington Post",
+    "Washington State",
+    "Washington Nationals",
+    "Washington Commanders",
+    "Washington Wizards",
+    "University of Washington",
+    "Paris Saint-Germain",
+    "Paris Hilton",
+    "Paris, Texas",
 ];
 
 /// One entry of the table.
@@ -84,6 +103,8 @@ pub(crate) struct Country {
     pub aliases: Vec<&'static str>,
     /// Demonyms and their plurals.
     pub demonyms: Vec<&'static str>,
+    /// Capitals and seats of government (`+capital`).
+    pub capitals: Vec<&'static str>,
 }
 
 impl Country {
@@ -114,6 +135,11 @@ pub(crate) struct Gazetteer {
     names: Vec<(String, &'static str, CountryId)>,
     /// Phrases each country is matched by, indexed by [`CountryId`].
     pub phrases: Vec<Vec<Phrase>>,
+    /// Phrases of each country's capitals and seats, by [`CountryId`].
+    pub capital_phrases: Vec<Vec<Phrase>>,
+    /// Lookup key of a capital → its country, to point `country:Moscow` at
+    /// `country:Russia +capital`.
+    capital_keys: HashMap<String, CountryId>,
     /// Phrases of [`NOT_COUNTRIES`].
     pub blockers: Vec<Phrase>,
 }
@@ -149,7 +175,8 @@ impl Gazetteer {
                 continue;
             }
             let cols: Vec<&'static str> = line.split('\t').collect();
-            let &[code, code3, common, official, aliases, demonyms] = cols.as_slice() else {
+            let &[code, code3, common, official, aliases, demonyms, capitals] = cols.as_slice()
+            else {
                 continue;
             };
             let list = |s: &'static str| s.split('|').filter(|n| !n.is_empty()).collect::<Vec<_>>();
@@ -160,11 +187,14 @@ impl Gazetteer {
                 official,
                 aliases: list(aliases),
                 demonyms: list(demonyms),
+                capitals: list(capitals),
             });
         }
         let mut by_key: HashMap<String, Vec<(u8, CountryId)>> = HashMap::new();
         let mut names = Vec::new();
         let mut phrases = Vec::with_capacity(countries.len());
+        let mut capital_phrases = Vec::with_capacity(countries.len());
+        let mut capital_keys = HashMap::new();
         for (index, c) in countries.iter().enumerate() {
             // The table has a few hundred entries, far below u16::MAX.
             let id = CountryId::try_from(index).unwrap_or(CountryId::MAX);
@@ -193,6 +223,16 @@ impl Gazetteer {
                 }
             }
             phrases.push(own);
+            let mut seats: Vec<Phrase> = Vec::new();
+            for capital in &c.capitals {
+                capital_keys.insert(lookup_key(capital), id);
+                if let Some(p) = proper_phrase(capital)
+                    && !seats.contains(&p)
+                {
+                    seats.push(p);
+                }
+            }
+            capital_phrases.push(seats);
         }
         let blockers = NOT_COUNTRIES
             .iter()
@@ -204,6 +244,8 @@ impl Gazetteer {
             by_key,
             names,
             phrases,
+            capital_phrases,
+            capital_keys,
             blockers,
         }
     }
@@ -218,9 +260,16 @@ impl Gazetteer {
             });
         }
         let Some(found) = self.by_key.get(&key) else {
+            let suggestions = match self.capital_keys.get(&key) {
+                Some(id) => vec![format!(
+                    "{} +capital",
+                    self.countries[usize::from(*id)].common
+                )],
+                None => self.close_names(&key),
+            };
             return Err(RuleError::UnknownCountry {
                 name: name.to_string(),
-                suggestions: self.close_names(&key),
+                suggestions,
             });
         };
         let best = found.iter().map(|(p, _)| *p).min().unwrap_or(PRIORITY_CODE);
@@ -332,12 +381,41 @@ pub(crate) mod tests {
     fn looks_up_names_case_and_accent_insensitively() {
         for (name, want) in LOOKUPS {
             if *name == "Bogotá" {
-                // A capital is not a country (yet: issue 6's `+capital`).
-                assert!(get().lookup(name).is_err());
+                // A capital is not a country: the error points at `+capital`.
+                assert_eq!(
+                    get().lookup(name),
+                    Err(RuleError::UnknownCountry {
+                        name: "Bogotá".into(),
+                        suggestions: vec!["Colombia +capital".into()]
+                    })
+                );
                 continue;
             }
             assert_eq!(code(name), *want, "{name}");
         }
+    }
+
+    #[test]
+    fn capitals_and_seats_are_curated() {
+        let capitals = |code: &str| -> Vec<&str> {
+            get()
+                .countries
+                .iter()
+                .find(|c| c.code == code)
+                .map(|c| c.capitals.clone())
+                .unwrap_or_default()
+        };
+        assert!(capitals("RU").contains(&"Moscow"));
+        assert!(capitals("RU").contains(&"Москва"));
+        assert!(capitals("RU").contains(&"Kremlin"));
+        assert!(capitals("US").contains(&"Washington"));
+        assert!(capitals("US").contains(&"White House"));
+        assert!(capitals("UA").contains(&"Kyiv") && capitals("UA").contains(&"Kiev"));
+        assert!(capitals("SG").is_empty(), "Singapore is a name already");
+        assert!(capitals("BM").is_empty(), "Hamilton is a surname");
+        assert!(capitals("MV").is_empty(), "Malé folds to male");
+        assert_eq!(capitals("JM"), ["Kingston"]);
+        assert!(capitals("NF").is_empty(), "Kingston stays with Jamaica");
     }
 
     #[test]
@@ -467,6 +545,45 @@ pub(crate) mod tests {
 
         use super::super::lookup_key;
 
+        /// Languages whose name for each country is kept (the source's
+        /// translations, less Breton and Welsh, which news rarely uses), and
+        /// for German also its genitive.
+        const TRANSLATIONS: &[&str] = &[
+            "ara", "ces", "deu", "est", "fin", "fra", "hrv", "hun", "ita", "jpn", "kor", "nld",
+            "per", "pol", "por", "rus", "slk", "spa", "srp", "swe", "tur", "urd", "zho",
+        ];
+
+        /// Translated names not kept, and why.
+        const DENIED_TRANSLATIONS: &[&str] = &[
+            "Chili",   // Chile (fr): the pepper
+            "Cipro",   // Cyprus (it): the antibiotic
+            "Gana",    // Ghana (es, it): a Spanish verb
+            "Granada", // Grenada (es): the Spanish city
+            "Indie",   // India (cs, nl): an English word
+            "Kina",    // China (sv, hr): a currency and a name
+            "Malte",   // Malta (fr): a first name
+            "Norfolk", // Norfolk Island: the English county
+            "Norra",   // Norway (et): Swedish for "northern"
+            "Tunis",   // Tunisia (hu, tr): its capital, a +capital name
+            "马里",    // Mali (zh): also the start of 马里奥, Mario
+            "阿曼",    // Oman (zh): also the start of 阿曼达, Amanda
+        ];
+
+        /// A translated name is kept unless it is a short Latin-script word
+        /// (three letters or fewer collide with words and initials) or denied.
+        fn is_translation_kept(name: &str) -> bool {
+            let short = name.is_ascii() && letters(name) <= 3;
+            !name.is_empty() && !short && !DENIED_TRANSLATIONS.contains(&name)
+        }
+
+        /// The German genitive of a one-word German name (`Russlands`,
+        /// `Chinas`), which German news writes without an apostrophe.
+        fn german_genitive(name: &str) -> Option<String> {
+            let one_word = !name.is_empty() && !name.contains([' ', '-']);
+            let sibilant = name.ends_with(['s', 'ß', 'x', 'z']);
+            (one_word && !sibilant && is_translation_kept(name)).then(|| format!("{name}s"))
+        }
+
         /// Two-letter forms kept as names (see the module documentation).
         const SHORT_NAMES: &[&str] = &["UK", "US"];
 
@@ -493,7 +610,7 @@ pub(crate) mod tests {
         const EXTRA_NAMES: &[(&str, &[&str])] = &[
             ("GB", &["Britain"]),
             ("TR", &["Turkey"]),
-            ("US", &["America"]),
+            ("US", &["America", "EEUU", "EE. UU.", "EE.UU."]),
             ("CN", &["PRC"]),
             ("VA", &["Holy See"]),
             ("VI", &["US Virgin Islands"]),
@@ -515,6 +632,73 @@ pub(crate) mod tests {
             ),
             ("NL", &["Dutchman", "Dutchmen", "Dutchwoman", "Dutchwomen"]),
             ("IE", &["Irishman", "Irishmen", "Irishwoman", "Irishwomen"]),
+        ];
+
+        /// Capitals in the source that are not kept: common first names or
+        /// surnames, a capital shared with another entry (kept there), names
+        /// that fold to common words (`Malé` is `male`), and one better known
+        /// as another place (Saint-Denis near Paris).
+        const DENIED_CAPITALS: &[(&str, &str)] = &[
+            ("AI", "The Valley"),
+            ("BM", "Hamilton"),
+            ("BQ", "Oranjestad"),
+            ("BQ", "The Bottom"),
+            ("CC", "West Island"),
+            ("FK", "Stanley"),
+            ("IM", "Douglas"),
+            ("MS", "Plymouth"),
+            ("MV", "Malé"),
+            ("NF", "Kingston"),
+            ("RE", "Saint-Denis"),
+            ("SC", "Victoria"),
+            ("SH", "Jamestown"),
+            ("US", "Washington D.C."),
+        ];
+
+        /// Other names of capitals (older English forms, the name in the
+        /// country's own script) and seats of power that English news uses
+        /// for a country's government (`the Kremlin`, `Downing Street`).
+        const EXTRA_CAPITALS: &[(&str, &[&str])] = &[
+            ("RU", &["Москва", "Kremlin"]),
+            ("UA", &["Kiev", "Київ", "Киев", "Bankova"]),
+            (
+                "US",
+                &[
+                    "Washington",
+                    "Washington DC",
+                    "White House",
+                    "Pentagon",
+                    "Capitol Hill",
+                    "Foggy Bottom",
+                ],
+            ),
+            ("GB", &["Downing Street", "Whitehall", "Westminster"]),
+            (
+                "FR",
+                &["Élysée", "Élysée Palace", "Quai d'Orsay", "Matignon"],
+            ),
+            ("CN", &["北京", "Peking", "Zhongnanhai"]),
+            ("JP", &["東京", "Kantei", "Kasumigaseki"]),
+            ("KR", &["서울"]),
+            ("KP", &["평양"]),
+            ("TW", &["台北", "臺北"]),
+            ("IT", &["Palazzo Chigi", "Quirinale"]),
+            ("ES", &["Moncloa"]),
+            ("BR", &["Planalto"]),
+            ("IN", &["Delhi", "Raisina Hill", "South Block"]),
+            ("IR", &["Teheran", "تهران"]),
+            ("IQ", &["بغداد"]),
+            ("SY", &["دمشق"]),
+            ("SA", &["الرياض"]),
+            ("EG", &["القاهرة"]),
+            ("BY", &["Минск", "Мінск"]),
+            ("KZ", &["Nur-Sultan", "Астана"]),
+            ("MM", &["Nay Pyi Taw", "Naypyitaw"]),
+            ("PL", &["Warszawa"]),
+            ("CZ", &["Praha"]),
+            ("AT", &["Wien"]),
+            ("DK", &["København"]),
+            ("RS", &["Beograd", "Београд"]),
         ];
 
         /// Demonyms whose plural is the same word.
@@ -553,6 +737,7 @@ pub(crate) mod tests {
         }
 
         struct Entry {
+            capitals: Vec<String>,
             cca2: String,
             cca3: String,
             common: String,
@@ -579,10 +764,19 @@ pub(crate) mod tests {
                 .as_object()
                 .map(|m| m.clone().into_iter().collect())
                 .unwrap_or_default();
+            let translations = TRANSLATIONS
+                .iter()
+                .map(|lang| text(v, &["translations", lang, "common"]))
+                .filter(|name| is_translation_kept(name))
+                .chain(german_genitive(&text(
+                    v,
+                    &["translations", "deu", "common"],
+                )));
             let candidates = alts
                 .iter()
                 .filter_map(|a| a.as_str().map(str::to_string))
                 .chain(natives.values().map(|n| text(n, &["common"])))
+                .chain(translations)
                 .chain(
                     EXTRA_NAMES
                         .iter()
@@ -623,7 +817,32 @@ pub(crate) mod tests {
             for (_, extra) in EXTRA_DEMONYMS.iter().filter(|(c, _)| *c == cca2) {
                 demonyms.extend(extra.iter().map(|d| d.to_string()));
             }
+            let mut capitals: Vec<String> = Vec::new();
+            let listed = v["capital"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|c| c.as_str().map(|c| c.trim().to_string()))
+                .filter(|c| !DENIED_CAPITALS.contains(&(cca2.as_str(), c.as_str())));
+            let extra = EXTRA_CAPITALS
+                .iter()
+                .filter(|(c, _)| *c == cca2)
+                .flat_map(|(_, names)| names.iter().map(|n| n.to_string()));
+            for capital in listed.chain(extra) {
+                let key = lookup_key(&capital);
+                // A capital that is the country's name (`Singapore`) is a
+                // name already.
+                if key.is_empty()
+                    || own_names.contains(&key)
+                    || capitals.iter().any(|c| lookup_key(c) == key)
+                {
+                    continue;
+                }
+                capitals.push(capital);
+            }
             Entry {
+                capitals,
                 common,
                 official,
                 independent: v["independent"].as_bool() != Some(false),
@@ -687,17 +906,18 @@ pub(crate) mod tests {
                  # countries.json at commit 5e9f370050f83ad2ba4cb885f75d66114badf72c, and offered under the\n\
                  # Open Database License (ODbL-1.0): see README.md and LICENSE-ODbL-1.0.txt next to this file.\n\
                  # Regenerate: cargo test --lib matching::gazetteer::tests::regenerate_table -- --ignored\n\
-                 # cca2\tcca3\tcommon\tofficial\tother names (|)\tdemonyms and plurals (|)\n",
+                 # cca2\tcca3\tcommon\tofficial\tother names (|)\tdemonyms and plurals (|)\tcapitals and seats of government (|)\n",
             );
             for e in &entries {
                 out.push_str(&format!(
-                    "{}\t{}\t{}\t{}\t{}\t{}\n",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
                     e.cca2,
                     e.cca3,
                     e.common,
                     e.official,
                     e.aliases.join("|"),
-                    e.demonyms.join("|")
+                    e.demonyms.join("|"),
+                    e.capitals.join("|")
                 ));
             }
             Ok(out)

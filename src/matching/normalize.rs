@@ -1,8 +1,10 @@
 //! The one text normalisation used for rule terms and article text alike.
 //!
 //! Every character goes through [`fold_char`]: Unicode compatibility
-//! decomposition (the "K" of NFKC: full-width letters, ligatures), case
-//! folding (lowercase, `ß` → `ss`, final sigma, dotless i), diacritics removed
+//! decomposition (the "K" of NFKC: full-width letters, ligatures), full
+//! case folding as Unicode's `CaseFolding.txt` defines it (`ß` and `ẞ` →
+//! `ss`, final sigma, iota subscript → `ι`, Cherokee to capitals) plus the
+//! dotless `ı` folded to `i`, diacritics removed
 //! (`Bogotá` = `Bogota`), typographic apostrophes and dashes unified to `'`
 //! and `-`, soft hyphens and zero-width characters dropped.
 //!
@@ -81,39 +83,28 @@ pub(crate) fn fold_char(c: char, emit: &mut impl FnMut(char)) {
         }
         return;
     }
-    match c {
-        // Invisible: soft hyphen, zero-width space/joiners, word joiner, BOM,
-        // Mongolian vowel separator. Dropping them keeps `Secu\u{AD}rity` one word.
-        '\u{AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}' => return,
-        // Typographic apostrophes, including the modifier letters used as
-        // apostrophes in Ukrainian and Hawaiian/Samoan spellings.
-        '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{2032}' | '\u{02BB}' | '\u{02BC}'
-        | '\u{00B4}' | '\u{FF07}' => {
-            emit('\'');
-            return;
-        }
-        // Hyphens and dashes of every width, and the minus sign.
-        '\u{2010}'..='\u{2015}'
-        | '\u{2043}'
-        | '\u{2212}'
-        | '\u{FE58}'
-        | '\u{FE63}'
-        | '\u{FF0D}' => {
-            emit('-');
-            return;
-        }
-        _ => {}
-    }
-    if !(c.is_alphanumeric() || is_combining_mark(c)) {
-        if c.is_whitespace() {
-            emit(' ');
-        } else {
-            emit(c);
-        }
+    if !(c.is_alphanumeric() || is_combining_mark(c)) || is_apostrophe_letter(c) {
+        fold_other(c, emit);
         return;
     }
     decompose_compatible(c, |d| {
+        // Full case folding maps the iota subscript to iota (`ᾳ` = `αι`): a
+        // letter to keep, not a diacritic to drop.
+        if d == '\u{345}' {
+            emit('ι');
+            return;
+        }
         if is_diacritic(d) {
+            return;
+        }
+        // A compatibility form of punctuation inside a letter (`ŉ` is `ʼn`).
+        if !(d.is_alphanumeric() || is_combining_mark(d)) || is_apostrophe_letter(d) {
+            fold_other(d, emit);
+            return;
+        }
+        // Cherokee is the one script that case-folds to capitals.
+        if is_cherokee(d) {
+            d.to_uppercase().for_each(&mut *emit);
             return;
         }
         for l in d.to_lowercase() {
@@ -124,11 +115,54 @@ pub(crate) fn fold_char(c: char, emit: &mut impl FnMut(char)) {
                 }
                 'ς' => emit('σ'),
                 'ı' => emit('i'),
+                // Old Cyrillic letter forms fold to the ordinary letters.
+                '\u{1C80}' => emit('в'),
+                '\u{1C81}' => emit('д'),
+                '\u{1C82}' => emit('о'),
+                '\u{1C83}' => emit('с'),
+                '\u{1C84}' | '\u{1C85}' => emit('т'),
+                '\u{1C86}' => emit('ъ'),
+                '\u{1C87}' => emit('ѣ'),
+                '\u{1C88}' => emit('ꙋ'),
                 _ if is_diacritic(l) => {}
                 _ => emit(l),
             }
         }
     });
+}
+
+/// Modifier letters written as apostrophes (Ukrainian, Hawaiian, Samoan).
+fn is_apostrophe_letter(c: char) -> bool {
+    matches!(c, '\u{02BB}' | '\u{02BC}')
+}
+
+/// Folds a character that is neither a letter, a digit nor a mark (or is a
+/// letter used as an apostrophe).
+fn fold_other(c: char, emit: &mut impl FnMut(char)) {
+    match c {
+        // Invisible: soft hyphen, zero-width space/joiners, word joiner, BOM,
+        // Mongolian vowel separator. Dropping them keeps `Secu\u{AD}rity` one word.
+        '\u{AD}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}' => {}
+        // Typographic apostrophes, including the modifier letters used as
+        // apostrophes in Ukrainian and Hawaiian/Samoan spellings.
+        '`' | '\u{2018}' | '\u{2019}' | '\u{201B}' | '\u{2032}' | '\u{02BB}' | '\u{02BC}'
+        | '\u{00B4}' | '\u{FF07}' => emit('\''),
+        // Hyphens and dashes of every width, and the minus sign.
+        '\u{2010}'..='\u{2015}'
+        | '\u{2043}'
+        | '\u{2212}'
+        | '\u{FE58}'
+        | '\u{FE63}'
+        | '\u{FF0D}' => emit('-'),
+        _ if c.is_whitespace() => emit(' '),
+        _ => emit(c),
+    }
+}
+
+/// Cherokee letters, capital and small (full case folding maps the small
+/// ones to the capitals).
+fn is_cherokee(c: char) -> bool {
+    matches!(c, '\u{13A0}'..='\u{13FD}' | '\u{AB70}'..='\u{ABBF}')
 }
 
 /// Marks that are diacritics to drop: the generic combining diacritics used
@@ -189,6 +223,14 @@ mod tests {
         ("cyrillic_yo_is_ye", "Ёлка", "елка"),
         ("trademark_kept_as_symbol", "Acme™", "acme™"),
         ("arabic_harakat_dropped", "مُحَمَّد", "محمد"),
+        ("iota_subscript_is_iota", "ᾳ", "αι"),
+        ("prosgegrammeni_is_iota", "ᾼ", "αι"),
+        ("lunate_sigma", "ϲ", "σ"),
+        ("long_s", "ſ", "s"),
+        ("kelvin_sign", "\u{212A}", "k"),
+        ("old_cyrillic_forms", "\u{1C80}\u{1C82}\u{1C85}", "вот"),
+        ("cherokee_small_to_capital", "\u{AB70}", "\u{13A0}"),
+        ("armenian_ligature", "\u{587}", "եւ"),
     ];
 
     #[test]
@@ -204,6 +246,23 @@ mod tests {
     fn normalises_each_case() {
         for (name, input, want) in CASES {
             assert_eq!(normalize(input).as_str(), *want, "case {name}");
+        }
+    }
+
+    /// Folding folded text changes nothing: rule terms and article text,
+    /// each folded once, compare equal whichever was folded first.
+    #[test]
+    fn folding_is_idempotent_for_every_character() {
+        let mut once = String::new();
+        let mut twice = String::new();
+        for c in (0u32..=0x10FFFF).filter_map(char::from_u32) {
+            once.clear();
+            twice.clear();
+            fold_char(c, &mut |d| once.push(d));
+            for d in once.chars() {
+                fold_char(d, &mut |e| twice.push(e));
+            }
+            assert_eq!(once, twice, "U+{:04X}", c as u32);
         }
     }
 

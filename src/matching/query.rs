@@ -1,25 +1,67 @@
-//! The boolean query language of `query:` rules (v1).
+//! The query language of `query:` rules.
 //!
 //! ```text
 //! query   := or
 //! or      := and ("OR" and)*
-//! and     := unary (["AND"] unary)*        adjacent terms are ANDed
-//! unary   := "NOT" unary | primary
-//! primary := "(" or ")" | "\"phrase\"" | word
+//! and     := unary (["AND"] unary)*         adjacent terms are ANDed
+//! unary   := "NOT" unary | near
+//! near    := primary ("NEAR/" n primary)*   within n words, either order
+//! primary := field ":" primary              title:, body:, source:
+//!          | ref ":" (word | "phrase")      person:, country:, keyword:
+//!          | "(" or ")" | "phrase" | word   a word may end in * (sanction*)
 //! ```
 //!
-//! Precedence is NOT > AND > OR, as users expect from search engines.
-//! Operators are upper case; lower-case `and`/`or`/`not` are refused with a
-//! hint rather than searched for, because they are almost always a mistyped
-//! operator. Curly quotes count as quotes (phones type them).
+//! Precedence is NEAR > NOT > AND > OR: `NOT a NEAR/3 b` leaves out
+//! articles where a is near b, and `a OR b AND c` is `a OR (b AND c)`, as
+//! users expect from search engines. Operators are upper case; lower-case
+//! `and`/`or`/`not`/`near` are refused with a hint rather than searched for,
+//! because they are almost always a mistyped operator. Curly quotes count as
+//! quotes (phones type them).
 //!
-//! Syntax that later versions will give a meaning (`NEAR/3`, `title:`,
-//! `person:"…"`, `sanction*`) is refused as "not supported yet" rather than
-//! read as plain words, so that a saved rule never changes meaning when the
-//! language grows.
+//! `a NEAR/n b` holds when an occurrence of a and one of b have at most n
+//! words between them, in either order, in the same field (`NEAR/0`: next
+//! to each other). A chain `a NEAR/3 b NEAR/5 c` needs a b that is near
+//! both. Its operands are words, phrases, references or `(x OR y)` groups of
+//! them. A field qualifier applies to everything it is put on
+//! (`title:(Russia OR Ukraine)`); `source:` looks at the feed's or outlet's
+//! name, and a term without a qualifier at the title and the body.
 
-/// A parsed boolean query over terms of type `T`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+use super::token::{BODY, SOURCE, TITLE};
+
+/// Which texts of an article a term is looked for in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct Fields(u8);
+
+impl Fields {
+    /// The headline only.
+    pub const TITLE: Fields = Fields(1 << TITLE);
+    /// The text only.
+    pub const BODY: Fields = Fields(1 << BODY);
+    /// The feed's or outlet's name only.
+    pub const SOURCE: Fields = Fields(1 << SOURCE);
+    /// Headline and text: terms without a qualifier.
+    pub const CONTENT: Fields = Fields(1 << TITLE | 1 << BODY);
+
+    /// Whether words of field `field` count.
+    pub fn contains(self, field: u8) -> bool {
+        self.0 & (1 << field) != 0
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Fields::TITLE => "title:",
+            Fields::BODY => "body:",
+            Fields::SOURCE => "source:",
+            _ => "",
+        }
+    }
+}
+
+/// Most words `NEAR/n` may allow between its terms.
+pub(crate) const MAX_NEAR: u16 = 100;
+
+/// A parsed query over terms of type `T`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Expr<T> {
     /// A term that must appear.
     Term(T),
@@ -29,34 +71,34 @@ pub(crate) enum Expr<T> {
     And(Vec<Expr<T>>),
     /// True when any part is true.
     Or(Vec<Expr<T>>),
+    /// Parts near each other: part `k` and part `k + 1` at most `slop[k]`
+    /// words apart, in either order. Parts are terms or ORs of terms.
+    Near(Vec<Expr<T>>, Vec<u16>),
 }
 
 impl<T> Expr<T> {
-    /// Evaluates with `present` telling whether a term is in the text.
+    /// Evaluates with `present` telling whether a term is in the text,
+    /// counting NEAR as AND (what it is when its words are close enough).
     pub fn eval(&self, present: &mut impl FnMut(&T) -> bool) -> bool {
         match self {
             Expr::Term(t) => present(t),
             Expr::Not(e) => !e.eval(present),
-            Expr::And(es) => es.iter().all(|e| e.eval(present)),
+            Expr::And(es) | Expr::Near(es, _) => es.iter().all(|e| e.eval(present)),
             Expr::Or(es) => es.iter().any(|e| e.eval(present)),
         }
     }
 
     /// The same query over other terms.
     pub fn try_map<U, E>(self, f: &mut impl FnMut(T) -> Result<U, E>) -> Result<Expr<U>, E> {
+        let all = |es: Vec<Expr<T>>, f: &mut _| -> Result<Vec<Expr<U>>, E> {
+            es.into_iter().map(|e| e.try_map(f)).collect()
+        };
         Ok(match self {
             Expr::Term(t) => Expr::Term(f(t)?),
             Expr::Not(e) => Expr::Not(Box::new(e.try_map(f)?)),
-            Expr::And(es) => Expr::And(
-                es.into_iter()
-                    .map(|e| e.try_map(f))
-                    .collect::<Result<_, _>>()?,
-            ),
-            Expr::Or(es) => Expr::Or(
-                es.into_iter()
-                    .map(|e| e.try_map(f))
-                    .collect::<Result<_, _>>()?,
-            ),
+            Expr::And(es) => Expr::And(all(es, f)?),
+            Expr::Or(es) => Expr::Or(all(es, f)?),
+            Expr::Near(es, slop) => Expr::Near(all(es, f)?, slop),
         })
     }
 
@@ -66,7 +108,9 @@ impl<T> Expr<T> {
         match self {
             Expr::Term(t) => f(t, positive),
             Expr::Not(e) => e.visit_terms(!positive, f),
-            Expr::And(es) | Expr::Or(es) => es.iter().for_each(|e| e.visit_terms(positive, f)),
+            Expr::And(es) | Expr::Or(es) | Expr::Near(es, _) => {
+                es.iter().for_each(|e| e.visit_terms(positive, f))
+            }
         }
     }
 
@@ -75,6 +119,32 @@ impl<T> Expr<T> {
     pub fn matches_empty_text(&self) -> bool {
         self.eval(&mut |_| false)
     }
+
+    /// The terms of a NEAR operand: the term, or the terms of an OR of terms.
+    pub fn near_operand_terms(&self) -> Option<Vec<&T>> {
+        match self {
+            Expr::Term(t) => Some(vec![t]),
+            Expr::Or(es) => es
+                .iter()
+                .map(|e| match e {
+                    Expr::Term(t) => Some(t),
+                    _ => None,
+                })
+                .collect(),
+            _ => None,
+        }
+    }
+}
+
+/// What a reference inside a query (`person:"Vladimir Putin"`) names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RefKind {
+    /// `person:` a person, as a `person:` rule.
+    Person,
+    /// `country:` a country, as a `country:` rule (`+capital` inside quotes).
+    Country,
+    /// `keyword:` a phrase, as a `keyword:` rule (the same as a plain term).
+    Keyword,
 }
 
 /// A query term as the user wrote it.
@@ -84,6 +154,10 @@ pub(crate) struct RawTerm {
     pub text: String,
     /// 1-based column (in characters) where the term starts.
     pub column: usize,
+    /// `person:`, `country:` or `keyword:` in front of it.
+    pub reference: Option<RefKind>,
+    /// The field qualifier that applies to it, if any.
+    pub fields: Option<Fields>,
 }
 
 /// A syntax error in a query, at a 1-based column of the query text.
@@ -97,7 +171,7 @@ pub struct QueryError {
 }
 
 impl QueryError {
-    fn new(column: usize, message: impl Into<String>) -> QueryError {
+    pub(crate) fn new(column: usize, message: impl Into<String>) -> QueryError {
         QueryError {
             column,
             message: message.into(),
@@ -136,6 +210,9 @@ enum Lex {
     And,
     Or,
     Not,
+    Near(u16),
+    Field(Fields),
+    Ref(RefKind),
     Word(String),
     Phrase(String),
 }
@@ -148,9 +225,22 @@ impl Lex {
             Lex::And => "AND".into(),
             Lex::Or => "OR".into(),
             Lex::Not => "NOT".into(),
+            Lex::Near(n) => format!("NEAR/{n}"),
+            Lex::Field(f) => f.name().into(),
+            Lex::Ref(RefKind::Person) => "person:".into(),
+            Lex::Ref(RefKind::Country) => "country:".into(),
+            Lex::Ref(RefKind::Keyword) => "keyword:".into(),
             Lex::Word(w) => format!("\"{w}\""),
             Lex::Phrase(p) => format!("\"{p}\""),
         }
+    }
+
+    /// Can start an operand (a term, a group, a qualified term).
+    fn starts_primary(&self) -> bool {
+        matches!(
+            self,
+            Lex::Word(_) | Lex::Phrase(_) | Lex::LParen | Lex::Field(_) | Lex::Ref(_)
+        )
     }
 }
 
@@ -164,10 +254,26 @@ fn is_quote(c: char) -> bool {
     matches!(c, '"' | '“' | '”' | '„' | '«' | '»')
 }
 
-/// Field names that issue 6's qualifiers will use.
-const FIELDS: &[&str] = &[
-    "title", "source", "body", "person", "country", "keyword", "query",
-];
+/// What a `name:` prefix of a word is.
+enum Prefix {
+    Field(Fields),
+    Ref(RefKind),
+    Query,
+}
+
+fn prefix_of(name: &str) -> Option<Prefix> {
+    let lower = name.to_ascii_lowercase();
+    Some(match lower.as_str() {
+        "title" => Prefix::Field(Fields::TITLE),
+        "body" => Prefix::Field(Fields::BODY),
+        "source" => Prefix::Field(Fields::SOURCE),
+        "person" => Prefix::Ref(RefKind::Person),
+        "country" => Prefix::Ref(RefKind::Country),
+        "keyword" => Prefix::Ref(RefKind::Keyword),
+        "query" => Prefix::Query,
+        _ => return None,
+    })
+}
 
 fn lex(text: &str) -> Result<Vec<Item>, QueryError> {
     let chars: Vec<char> = text.chars().collect();
@@ -220,13 +326,58 @@ fn lex(text: &str) -> Result<Vec<Item>, QueryError> {
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
-            items.push(Item {
-                lex: classify_word(word, column)?,
-                column,
-            });
+            let next = chars.get(i).copied();
+            lex_word(word, column, next, &mut items)?;
         }
     }
     Ok(items)
+}
+
+/// Classifies one whitespace-delimited word (`next` is the character right
+/// after it), splitting off a `title:` or `person:` prefix.
+fn lex_word(
+    word: String,
+    column: usize,
+    next: Option<char>,
+    items: &mut Vec<Item>,
+) -> Result<(), QueryError> {
+    if let Some((name, rest)) = word.split_once(':')
+        && let Some(prefix) = prefix_of(name)
+    {
+        let (lex, needs) = match prefix {
+            Prefix::Query => {
+                return Err(QueryError::new(
+                    column,
+                    "query: cannot be used inside a query; write the query itself",
+                ));
+            }
+            Prefix::Field(f) => (Lex::Field(f), "a word, a quoted phrase or ( right after it"),
+            Prefix::Ref(r) => (
+                Lex::Ref(r),
+                "a name right after it, in quotes if it has spaces: person:\"Vladimir Putin\"",
+            ),
+        };
+        items.push(Item { lex, column });
+        let rest_column = column + name.chars().count() + 1;
+        if !rest.is_empty() {
+            return lex_word(rest.to_string(), rest_column, next, items);
+        }
+        let ok = match (&items[items.len() - 1].lex, next) {
+            (_, Some(c)) if is_quote(c) => true,
+            (Lex::Field(_), Some('(')) => true,
+            _ => false,
+        };
+        if !ok {
+            return Err(QueryError::new(
+                rest_column,
+                format!("{name}: needs {needs}"),
+            ));
+        }
+        return Ok(());
+    }
+    let lex = classify_word(word, column)?;
+    items.push(Item { lex, column });
+    Ok(())
 }
 
 fn classify_word(word: String, column: usize) -> Result<Lex, QueryError> {
@@ -247,25 +398,32 @@ fn classify_word(word: String, column: usize) -> Result<Lex, QueryError> {
         }
     }
     let upper = word.to_ascii_uppercase();
-    if upper == "NEAR" || upper.starts_with("NEAR/") {
+    if upper == "NEAR" {
         return Err(QueryError::new(
             column,
-            "NEAR is not supported yet; use AND",
+            "write NEAR/n, with n the most words allowed between the two terms, e.g. Putin NEAR/5 Trump",
         ));
     }
-    if word.len() > 1 && word.ends_with('*') {
-        return Err(QueryError::new(
-            column,
-            format!("wildcards such as \"{word}\" are not supported yet; list the forms with OR"),
-        ));
-    }
-    if let Some((field, _)) = word.split_once(':')
-        && FIELDS.iter().any(|f| f.eq_ignore_ascii_case(field))
-    {
-        return Err(QueryError::new(
-            column,
-            format!("\"{field}:\" inside a query is not supported yet"),
-        ));
+    if let Some(n) = upper.strip_prefix("NEAR/") {
+        if !word.starts_with("NEAR/") {
+            return Err(QueryError::new(
+                column,
+                format!(
+                    "write NEAR/{n} in capitals for the operator, or put \"{word}\" in quotes to search for it"
+                ),
+            ));
+        }
+        return match n.parse::<u16>() {
+            Ok(n) if n <= MAX_NEAR => Ok(Lex::Near(n)),
+            Ok(_) => Err(QueryError::new(
+                column,
+                format!("NEAR allows at most {MAX_NEAR} words between terms"),
+            )),
+            Err(_) => Err(QueryError::new(
+                column,
+                "NEAR/ needs a number of words, e.g. NEAR/5",
+            )),
+        };
     }
     if word.len() > 1
         && let Some(rest) = word.strip_prefix('-')
@@ -322,37 +480,35 @@ impl Parser {
                     self.next();
                     parts.push(self.unary_after("AND")?);
                 }
-                Some(Lex::Word(_) | Lex::Phrase(_) | Lex::LParen | Lex::Not) => {
-                    parts.push(self.unary()?)
-                }
+                Some(lex) if lex.starts_primary() || *lex == Lex::Not => parts.push(self.unary()?),
                 _ => break,
             }
         }
         Ok(flatten(parts, Expr::And))
     }
 
-    /// A unary expression that must follow `after`.
-    fn unary_after(&mut self, after: &str) -> Result<Expr<RawTerm>, QueryError> {
+    /// An error for a missing operand after `after`.
+    fn expected_after(&self, after: &str) -> QueryError {
         match self.peek() {
-            Some(item)
-                if matches!(
-                    item.lex,
-                    Lex::Word(_) | Lex::Phrase(_) | Lex::LParen | Lex::Not
-                ) =>
-            {
-                self.unary()
-            }
-            Some(item) => Err(QueryError::new(
+            Some(item) => QueryError::new(
                 item.column,
                 format!(
                     "expected a word, a quoted phrase or ( after {after}, found {}",
                     item.lex.describe()
                 ),
-            )),
-            None => Err(QueryError::new(
+            ),
+            None => QueryError::new(
                 self.end_column,
                 format!("expected a word, a quoted phrase or ( after {after}"),
-            )),
+            ),
+        }
+    }
+
+    /// A unary expression that must follow `after`.
+    fn unary_after(&mut self, after: &str) -> Result<Expr<RawTerm>, QueryError> {
+        match self.peek() {
+            Some(item) if item.lex.starts_primary() || item.lex == Lex::Not => self.unary(),
+            _ => Err(self.expected_after(after)),
         }
     }
 
@@ -362,7 +518,56 @@ impl Parser {
             let inner = self.unary_after("NOT")?;
             return Ok(Expr::Not(Box::new(inner)));
         }
-        self.primary()
+        self.near()
+    }
+
+    /// A primary, or a NEAR chain of them.
+    fn near(&mut self) -> Result<Expr<RawTerm>, QueryError> {
+        let column = self.peek().map_or(self.end_column, |i| i.column);
+        let first = self.primary()?;
+        if !matches!(self.peek().map(|i| &i.lex), Some(Lex::Near(_))) {
+            return Ok(first);
+        }
+        let mut parts = vec![(first, column)];
+        let mut slop = Vec::new();
+        while let Some(Item {
+            lex: Lex::Near(n), ..
+        }) = self.peek().cloned()
+        {
+            self.next();
+            if let Some(item) = self.peek()
+                && item.lex == Lex::Not
+            {
+                return Err(QueryError::new(
+                    item.column,
+                    "NOT cannot be inside NEAR: write (a NEAR/5 b) NOT c",
+                ));
+            }
+            let column = self.peek().map_or(self.end_column, |i| i.column);
+            let part = self.primary_after(&format!("NEAR/{n}"))?;
+            parts.push((part, column));
+            slop.push(n);
+        }
+        for (part, column) in &parts {
+            if part.near_operand_terms().is_none() {
+                return Err(QueryError::new(
+                    *column,
+                    "NEAR joins words, quoted phrases, references or (a OR b) groups of them",
+                ));
+            }
+        }
+        Ok(Expr::Near(
+            parts.into_iter().map(|(p, _)| p).collect(),
+            slop,
+        ))
+    }
+
+    /// A primary that must follow `after`.
+    fn primary_after(&mut self, after: &str) -> Result<Expr<RawTerm>, QueryError> {
+        match self.peek() {
+            Some(item) if item.lex.starts_primary() => self.primary(),
+            _ => Err(self.expected_after(after)),
+        }
     }
 
     fn primary(&mut self) -> Result<Expr<RawTerm>, QueryError> {
@@ -376,7 +581,31 @@ impl Parser {
             Lex::Word(text) | Lex::Phrase(text) => Ok(Expr::Term(RawTerm {
                 text,
                 column: item.column,
+                reference: None,
+                fields: None,
             })),
+            Lex::Ref(kind) => match self.next() {
+                Some(Item {
+                    lex: Lex::Word(text) | Lex::Phrase(text),
+                    column,
+                }) => Ok(Expr::Term(RawTerm {
+                    text,
+                    column,
+                    reference: Some(kind),
+                    fields: None,
+                })),
+                _ => Err(QueryError::new(
+                    item.column,
+                    format!(
+                        "{} needs a name right after it, in quotes if it has spaces",
+                        item.lex.describe()
+                    ),
+                )),
+            },
+            Lex::Field(fields) => {
+                let inner = self.primary_after(fields.name())?;
+                apply_fields(inner, fields, item.column)
+            }
             Lex::LParen => {
                 self.depth += 1;
                 if self.depth > MAX_DEPTH {
@@ -426,6 +655,29 @@ impl Parser {
     }
 }
 
+/// Puts the qualifier `fields` on every term of `expr`; a term qualified
+/// otherwise already is an error (`title:(source:x)`).
+fn apply_fields(
+    expr: Expr<RawTerm>,
+    fields: Fields,
+    column: usize,
+) -> Result<Expr<RawTerm>, QueryError> {
+    expr.try_map(&mut |mut term: RawTerm| match term.fields {
+        Some(other) if other != fields => Err(QueryError::new(
+            column,
+            format!(
+                "{} and {} on the same term: use one",
+                fields.name(),
+                other.name()
+            ),
+        )),
+        _ => {
+            term.fields = Some(fields);
+            Ok(term)
+        }
+    })
+}
+
 /// One part stays itself; several become `make(parts)`, with nested parts of
 /// the same operator merged (`A AND (B AND C)` is `A AND B AND C`).
 fn flatten(
@@ -455,11 +707,26 @@ mod tests {
 
     /// A compact rendering of a parsed query, for table tests.
     fn show(e: &Expr<RawTerm>) -> String {
+        let list = |es: &[Expr<RawTerm>]| es.iter().map(show).collect::<Vec<_>>().join(" ");
         match e {
-            Expr::Term(t) => t.text.clone(),
+            Expr::Term(t) => {
+                let mut s = String::new();
+                if let Some(f) = t.fields {
+                    s.push_str(f.name());
+                }
+                match t.reference {
+                    Some(RefKind::Person) => s.push_str("P="),
+                    Some(RefKind::Country) => s.push_str("C="),
+                    Some(RefKind::Keyword) => s.push_str("K="),
+                    None => {}
+                }
+                s.push_str(&t.text);
+                s
+            }
             Expr::Not(e) => format!("-{}", show(e)),
-            Expr::And(es) => format!("&({})", es.iter().map(show).collect::<Vec<_>>().join(" ")),
-            Expr::Or(es) => format!("|({})", es.iter().map(show).collect::<Vec<_>>().join(" ")),
+            Expr::And(es) => format!("&({})", list(es)),
+            Expr::Or(es) => format!("|({})", list(es)),
+            Expr::Near(es, slop) => format!("~{slop:?}({})", list(es)),
         }
     }
 
@@ -490,7 +757,64 @@ mod tests {
         ),
         ("hyphenated_word", "UN-backed", "UN-backed"),
         ("colon_in_word", "10:30", "10:30"),
+        ("unknown_prefix_is_a_word", "http://x", "http://x"),
         ("lone_dash_is_a_word", "a - b", "&(a - b)"),
+        ("near", "Putin NEAR/3 Trump", "~[3](Putin Trump)"),
+        ("near_zero", "a NEAR/0 b", "~[0](a b)"),
+        ("near_chain", "a NEAR/3 b NEAR/5 c", "~[3, 5](a b c)"),
+        (
+            "near_binds_tighter_than_and",
+            "a NEAR/2 b AND c",
+            "&(~[2](a b) c)",
+        ),
+        (
+            "near_binds_tighter_than_or",
+            "a OR b NEAR/2 c",
+            "|(a ~[2](b c))",
+        ),
+        ("not_of_near", "x NOT a NEAR/2 b", "&(x -~[2](a b))"),
+        ("near_group", "(a OR b) NEAR/4 c", "~[4](|(a b) c)"),
+        (
+            "near_phrase",
+            "\"grain deal\" NEAR/5 Russia",
+            "~[5](grain deal Russia)",
+        ),
+        ("wildcard_is_a_word", "sanction*", "sanction*"),
+        ("title_word", "title:Russia", "title:Russia"),
+        (
+            "title_phrase",
+            "title:\"Security Council\"",
+            "title:Security Council",
+        ),
+        (
+            "title_group",
+            "title:(Russia OR Ukraine) grain",
+            "&(|(title:Russia title:Ukraine) grain)",
+        ),
+        ("field_any_case", "Title:Russia", "title:Russia"),
+        (
+            "source_word",
+            "source:Reuters Russia",
+            "&(source:Reuters Russia)",
+        ),
+        ("body_word", "body:grain", "body:grain"),
+        (
+            "person_ref",
+            "person:\"Vladimir Putin\" AND country:Ukraine",
+            "&(P=Vladimir Putin C=Ukraine)",
+        ),
+        ("keyword_ref", "keyword:UN", "K=UN"),
+        (
+            "country_ref_with_capital",
+            "country:\"Russia +capital\"",
+            "C=Russia +capital",
+        ),
+        ("title_ref", "title:(person:Putin)", "title:P=Putin"),
+        (
+            "near_refs",
+            "person:Putin NEAR/5 country:Ukraine",
+            "~[5](P=Putin C=Ukraine)",
+        ),
     ];
 
     #[test]
@@ -549,25 +873,46 @@ mod tests {
             8,
             "write OR in capitals",
         ),
+        ("near_without_number", "Putin NEAR Trump", 7, "write NEAR/n"),
         (
-            "near_reserved",
-            "Putin NEAR/3 Trump",
+            "near_lowercase",
+            "Putin near/3 Trump",
             7,
-            "NEAR is not supported yet",
+            "write NEAR/3 in capitals",
         ),
-        ("wildcard_reserved", "sanction*", 1, "wildcards"),
+        ("near_not_a_number", "a NEAR/x b", 3, "needs a number"),
+        ("near_too_far", "a NEAR/500 b", 3, "at most 100"),
+        ("near_trailing", "a NEAR/3", 9, "after NEAR/3"),
+        ("near_leading", "NEAR/3 a", 1, "found NEAR/3"),
         (
-            "field_reserved",
-            "title:Russia",
-            1,
-            "\"title:\" inside a query",
+            "near_with_not",
+            "a NEAR/3 NOT b",
+            10,
+            "NOT cannot be inside NEAR",
+        ),
+        ("near_of_and_group", "(a b) NEAR/3 c", 1, "NEAR joins words"),
+        (
+            "near_of_not_group",
+            "a NEAR/3 (b OR NOT c)",
+            10,
+            "NEAR joins words",
         ),
         (
-            "entity_reserved",
-            "person:\"Vladimir Putin\"",
-            1,
-            "\"person:\"",
+            "field_then_space",
+            "title: Russia",
+            7,
+            "title: needs a word",
         ),
+        ("field_at_end", "grain title:", 13, "title: needs"),
+        ("ref_then_space", "person: Putin", 8, "person: needs a name"),
+        ("ref_of_group", "person:(Putin)", 8, "person: needs a name"),
+        (
+            "conflicting_fields",
+            "title:(source:Reuters)",
+            1,
+            "title: and source: on the same term",
+        ),
+        ("nested_query", "query:x", 1, "query: cannot be used"),
         ("minus_negation", "Russia -football", 8, "NOT football"),
         ("plus_required", "+Russia", 1, "without the +"),
     ];
@@ -603,21 +948,30 @@ mod tests {
         assert!(empty("NOT football"));
         assert!(empty("NOT a NOT b"));
         assert!(empty("a OR NOT b"));
+        assert!(empty("NOT a NEAR/3 b"));
         assert!(!empty("a NOT b"));
         assert!(!empty("NOT NOT a"));
         assert!(!empty("(a OR b) NOT c"));
+        assert!(!empty("a NEAR/3 b"));
+        assert!(!empty("source:Reuters"));
     }
 
     #[test]
     fn marks_terms_under_not_as_negative() {
-        let e = parse_query("a NOT (b OR NOT c)").expect("parses");
+        let e = parse_query("a NOT (b OR NOT c) NOT d NEAR/2 e").expect("parses");
         let mut seen = Vec::new();
         e.visit_terms(true, &mut |t, positive| {
             seen.push((t.text.clone(), positive))
         });
         assert_eq!(
             seen,
-            [("a".into(), true), ("b".into(), false), ("c".into(), true)]
+            [
+                ("a".into(), true),
+                ("b".into(), false),
+                ("c".into(), true),
+                ("d".into(), false),
+                ("e".into(), false)
+            ]
         );
     }
 }

@@ -393,6 +393,54 @@ const PERSONS: &[TestCase] = &[
         &[(0, &["Luiz Inacio Lula da Silva"])]
     ),
     t!(
+        person_other_first_name_no,
+        &["person:Barack Obama"],
+        "The speech Michelle Obama gave moved the crowd.",
+        NONE
+    ),
+    t!(
+        person_own_first_name_other_spelling,
+        &["person:Vladimir Putin"],
+        "Die Vorwürfe gegen Wladimir Putin wiegen schwer.",
+        &[(0, &["Putin"])]
+    ),
+    t!(
+        person_after_possessive,
+        &["person:Vladimir Putin"],
+        "analysts said Russia’s Putin would not back down",
+        &[(0, &["Putin"])]
+    ),
+    t!(
+        person_after_title,
+        &["person:Barack Obama"],
+        "a letter to President Obama from the senators",
+        &[(0, &["Obama"])]
+    ),
+    t!(
+        person_ambiguous_surname_month_no,
+        &["person:Theresa May"],
+        "Prices have risen since May 20, and in May the council met.",
+        NONE
+    ),
+    t!(
+        person_ambiguous_surname_after_title,
+        &["person:Theresa May"],
+        "A donor to PM May's party said",
+        &[(0, &["May"])]
+    ),
+    t!(
+        person_ambiguous_surname_full_name,
+        &["person:Theresa May"],
+        "Theresa May will visit Washington in May.",
+        &[(0, &["Theresa May"])]
+    ),
+    t!(
+        person_surname_particles,
+        &["person:Ursula von der Leyen"],
+        "Mrs von der Leyen said",
+        &[(0, &["von der Leyen"])]
+    ),
+    t!(
         person_hyphenated_surname,
         &["person:Pedro Sánchez Pérez-Castejón"],
         "Mr Pérez-Castejón said",
@@ -712,6 +760,511 @@ const QUERIES: &[TestCase] = &[
     ),
 ];
 
+/// `query:` rules with NEAR.
+const NEAR: &[TestCase] = &[
+    t!(
+        near_within,
+        &["query:Putin NEAR/3 Trump"],
+        "Putin met with Trump on Friday.",
+        &[(0, &["Putin", "Trump"])]
+    ),
+    t!(
+        near_either_order,
+        &["query:Putin NEAR/3 Trump"],
+        "Trump later called Putin.",
+        &[(0, &["Trump", "Putin"])]
+    ),
+    t!(
+        near_exactly_at_limit,
+        &["query:Putin NEAR/3 Trump"],
+        "Putin, Xi, Modi and Trump",
+        &[(0, &["Putin", "Trump"])]
+    ),
+    t!(
+        near_too_far,
+        &["query:Putin NEAR/2 Trump"],
+        "Putin, Xi, Modi and Trump",
+        NONE
+    ),
+    t!(
+        near_zero_is_adjacent,
+        &["query:grain NEAR/0 deal"],
+        "a deal on grain, then a grain deal",
+        &[(0, &["deal", "grain"])]
+    ),
+    t!(
+        near_zero_not_one_apart,
+        &["query:grain NEAR/0 deal"],
+        "grain export deal",
+        NONE
+    ),
+    t!(
+        near_any_occurrence_pair,
+        &["query:Putin NEAR/2 Trump"],
+        "Putin spoke first. Many words later, much later, Trump arrived and later Putin and Trump met.",
+        &[(0, &["Putin", "Trump"])]
+    ),
+    t!(
+        near_not_across_title_and_body,
+        &["query:Putin NEAR/5 Trump"],
+        "Talks with Putin\n==\nTrump said",
+        NONE
+    ),
+    t!(
+        near_phrase_operand,
+        &["query:\"grain deal\" NEAR/4 Russia"],
+        "The grain deal that Russia left",
+        &[(0, &["grain deal", "Russia"])]
+    ),
+    t!(
+        near_or_group,
+        &["query:(Putin OR Kremlin) NEAR/3 sanctions"],
+        "the Kremlin rejected new sanctions",
+        &[(0, &["Kremlin", "sanctions"])]
+    ),
+    t!(
+        near_chain,
+        &["query:Putin NEAR/2 Xi NEAR/2 Modi"],
+        "Putin and Xi met Modi",
+        &[(0, &["Putin", "Xi", "Modi"])]
+    ),
+    t!(
+        near_chain_broken,
+        &["query:Putin NEAR/2 Xi NEAR/2 Modi"],
+        "Putin and Xi met. Much later on, far away, Modi spoke.",
+        NONE
+    ),
+    t!(
+        near_not_same_occurrence,
+        &["query:Council NEAR/3 Council"],
+        "the Council met",
+        NONE
+    ),
+    t!(
+        near_same_term_twice,
+        &["query:Council NEAR/3 Council"],
+        "the Council and the Council",
+        &[(0, &["Council"])]
+    ),
+    t!(
+        near_with_and_not,
+        &["query:Putin NEAR/3 Trump NOT golf"],
+        "Putin met Trump for golf",
+        NONE
+    ),
+    t!(
+        near_snippet_shows_the_pair,
+        &["query:Putin NEAR/1 Trump"],
+        "Putin spoke. Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat. Later Putin and Trump met.",
+        &[(0, &["Putin", "Trump"])]
+    ),
+];
+
+/// `title:`, `body:` and `source:` qualifiers.
+const FIELDS: &[TestCase] = &[
+    t!(
+        field_title_in_title,
+        &["query:title:Russia"],
+        "Russia warns\n==\nThe minister spoke.",
+        &[(0, &["Russia"])]
+    ),
+    t!(
+        field_title_not_in_body,
+        &["query:title:Russia"],
+        "Minister warns\n==\nRussia said.",
+        NONE
+    ),
+    t!(
+        field_body_not_in_title,
+        &["query:body:Russia"],
+        "Russia warns\n==\nThe minister spoke.",
+        NONE
+    ),
+    t!(
+        field_title_group,
+        &["query:title:(Russia OR Ukraine) grain"],
+        "Ukraine exports\n==\ngrain ships",
+        &[(0, &["Ukraine", "grain"])]
+    ),
+    t!(
+        field_source,
+        &["query:source:Reuters Russia"],
+        "Russia warns",
+        &[(0, &["Russia", "Reuters"])]
+    ),
+    t!(
+        field_source_other_outlet,
+        &["query:source:BBC Russia"],
+        "Russia warns",
+        NONE
+    ),
+    t!(
+        field_plain_term_not_in_source,
+        &["keyword:Reuters", "query:Reuters"],
+        "Russia warns",
+        NONE
+    ),
+    t!(
+        field_title_reference,
+        &["query:title:(country:Russia) grain"],
+        "Russian envoy leaves\n==\ngrain talks",
+        &[(0, &["Russian", "grain"])]
+    ),
+];
+
+/// Trailing wildcards.
+const WILDCARDS: &[TestCase] = &[
+    t!(
+        wildcard_plural,
+        &["keyword:sanction*"],
+        "new sanctions on banks",
+        &[(0, &["sanctions"])]
+    ),
+    t!(
+        wildcard_exact_word,
+        &["keyword:sanction*"],
+        "a sanction",
+        &[(0, &["sanction"])]
+    ),
+    t!(
+        wildcard_any_case,
+        &["keyword:sanction*"],
+        "SANCTIONED",
+        &[(0, &["SANCTIONED"])]
+    ),
+    t!(
+        wildcard_not_inside,
+        &["keyword:sanction*"],
+        "unsanctioned",
+        NONE
+    ),
+    t!(
+        wildcard_in_phrase,
+        &["keyword:\"sanction* against\""],
+        "sanctions against Iran",
+        &[(0, &["sanctions against"])]
+    ),
+    t!(
+        wildcard_in_query,
+        &["query:Russia* AND export*"],
+        "Russian grain exporters",
+        &[(0, &["Russian", "exporters"])]
+    ),
+    t!(
+        wildcard_diacritics_folded,
+        &["keyword:Bogot*"],
+        "in Bogotá",
+        &[(0, &["Bogotá"])]
+    ),
+    t!(
+        wildcard_hyphenated_whole,
+        &["keyword:cooper*"],
+        "the co-operation",
+        &[(0, &["co-operation"])]
+    ),
+    t!(
+        wildcard_several_lengths,
+        &["keyword:sanction*", "keyword:sanctions*", "keyword:san*"],
+        "sanctions",
+        &[
+            (0, &["sanctions"]),
+            (1, &["sanctions"]),
+            (2, &["sanctions"])
+        ]
+    ),
+];
+
+/// Persons and countries inside queries.
+const REFERENCES: &[TestCase] = &[
+    t!(
+        ref_brief_example,
+        &["query:person:\"Vladimir Putin\" AND country:Ukraine"],
+        "Mr Putin said Ukrainian forces",
+        &[(0, &["Putin", "Ukrainian"])]
+    ),
+    t!(
+        ref_person_surname_rules_apply,
+        &["query:person:\"James Cleverly\" AND grain"],
+        "cleverly worded grain deal",
+        NONE
+    ),
+    t!(
+        ref_country_blocker_applies,
+        &["query:country:Guinea AND mining"],
+        "mining in Equatorial Guinea",
+        NONE
+    ),
+    t!(
+        ref_country_capital_opt_in,
+        &["query:country:\"Russia +capital\" AND grain"],
+        "Moscow halts grain exports",
+        &[(0, &["Moscow", "grain"])]
+    ),
+    t!(
+        ref_country_no_capital_by_default,
+        &["query:country:Russia AND grain"],
+        "Moscow halts grain exports",
+        NONE
+    ),
+    t!(
+        ref_keyword,
+        &["query:keyword:UN AND Gaza"],
+        "the United Nations in Gaza",
+        &[(0, &["United Nations", "Gaza"])]
+    ),
+];
+
+/// Capitals and seats of government, opt-in per rule.
+const CAPITALS: &[TestCase] = &[
+    t!(
+        capital_off_by_default,
+        &["country:Russia"],
+        "Moscow said",
+        NONE
+    ),
+    t!(
+        capital_opt_in,
+        &["country:Russia +capital"],
+        "Moscow said",
+        &[(0, &["Moscow"])]
+    ),
+    t!(
+        capital_seat_opt_in,
+        &["country:Russia +capital"],
+        "the Kremlin said",
+        &[(0, &["Kremlin"])]
+    ),
+    t!(
+        capital_native_script,
+        &["country:Russia +capital"],
+        "Москва заявила",
+        &[(0, &["Москва"])]
+    ),
+    t!(
+        capital_names_still_count,
+        &["country:Russia +capital"],
+        "Russian officials in Moscow",
+        &[(0, &["Russian", "Moscow"])]
+    ),
+    t!(
+        capital_lowercase_no,
+        &["country:US +capital"],
+        "the white house on the corner",
+        NONE
+    ),
+    t!(
+        capital_seat_us,
+        &["country:United States +capital"],
+        "The White House and the Pentagon",
+        &[(0, &["White House", "Pentagon"])]
+    ),
+    t!(
+        capital_washington_post_no,
+        &["country:US +capital"],
+        "The Washington Post reported",
+        NONE
+    ),
+    t!(
+        capital_kiev_spelling,
+        &["country:Ukraine +capital"],
+        "Kiev and Kyiv",
+        &[(0, &["Kiev", "Kyiv"])]
+    ),
+    t!(
+        capital_country_inside_its_capital,
+        &["country:Mexico"],
+        "Mexico City",
+        &[(0, &["Mexico"])]
+    ),
+    t!(
+        capital_whole_with_opt_in,
+        &["country:Mexico +capital"],
+        "Mexico City",
+        &[(0, &["Mexico City"])]
+    ),
+    t!(
+        capital_two_rules_one_country,
+        &["country:Russia", "country:Russia +capital"],
+        "Moscow and Russia",
+        &[(0, &["Russia"]), (1, &["Moscow", "Russia"])]
+    ),
+];
+
+/// `NOT …` after a person or country.
+const EXCLUSIONS: &[TestCase] = &[
+    t!(
+        exclusion_keeps_other_articles,
+        &["country:Georgia NOT Atlanta"],
+        "Georgia and Armenia signed",
+        &[(0, &["Georgia"])]
+    ),
+    t!(
+        exclusion_drops_article,
+        &["country:Georgia NOT Atlanta"],
+        "Atlanta, Georgia: the governor said",
+        NONE
+    ),
+    t!(
+        exclusion_several,
+        &["country:Georgia NOT Atlanta NOT Savannah"],
+        "Savannah, Georgia",
+        NONE
+    ),
+    t!(
+        exclusion_phrase,
+        &["country:Georgia NOT \"Georgia state\""],
+        "Georgia State won",
+        NONE
+    ),
+    t!(
+        exclusion_other_rules_unaffected,
+        &["country:Georgia NOT Atlanta", "country:Georgia"],
+        "Atlanta, Georgia",
+        &[(1, &["Georgia"])]
+    ),
+    t!(
+        exclusion_person,
+        &["person:Michael Jordan NOT (basketball OR NBA)"],
+        "Michael Jordan, NBA legend",
+        NONE
+    ),
+    t!(
+        exclusion_person_kept,
+        &["person:Michael Jordan NOT (basketball OR NBA)"],
+        "Michael Jordan, the economist",
+        &[(0, &["Michael Jordan"])]
+    ),
+    t!(
+        exclusion_with_capital,
+        &["country:Georgia +capital NOT Atlanta"],
+        "Tbilisi said",
+        &[(0, &["Tbilisi"])]
+    ),
+];
+
+/// The acronym table: either form in the rule matches either in the text.
+const ACRONYMS: &[TestCase] = &[
+    t!(
+        acronym_rule_expansion_text,
+        &["keyword:UN"],
+        "the United Nations said",
+        &[(0, &["United Nations"])]
+    ),
+    t!(
+        acronym_expansion_rule_acronym_text,
+        &["keyword:United Nations"],
+        "the UN said",
+        &[(0, &["UN"])]
+    ),
+    t!(
+        acronym_expansion_rule_not_lowercase_un,
+        &["keyword:United Nations"],
+        "signé un accord",
+        NONE
+    ),
+    t!(
+        acronym_french_elision,
+        &["keyword:UN"],
+        "le chef de l'ONU a déclaré",
+        &[(0, &["ONU"])]
+    ),
+    t!(
+        acronym_nato_expansion,
+        &["keyword:North Atlantic Treaty Organization"],
+        "Nato allies",
+        &[(0, &["Nato"])]
+    ),
+    t!(
+        acronym_unsc_all_forms,
+        &["keyword:UNSC"],
+        "the UN Security Council, the United Nations Security Council and the Совет Безопасности ООН",
+        &[(
+            0,
+            &[
+                "UN Security Council",
+                "United Nations Security Council",
+                "Совет Безопасности ООН"
+            ]
+        )]
+    ),
+    t!(
+        acronym_phrase_rule_acronym_text,
+        &["keyword:UN Security Council"],
+        "The UNSC met",
+        &[(0, &["UNSC"])]
+    ),
+    t!(
+        acronym_inside_phrase,
+        &["keyword:UN envoy"],
+        "the United Nations envoy said",
+        &[(0, &["United Nations envoy"])]
+    ),
+    t!(
+        acronym_in_query,
+        &["query:EU AND sanctions"],
+        "European Union sanctions",
+        &[(0, &["European Union", "sanctions"])]
+    ),
+    t!(
+        acronym_cyrillic,
+        &["keyword:EU"],
+        "Евросоюз ввёл санкции",
+        &[(0, &["Евросоюз"])]
+    ),
+    t!(
+        acronym_who_not_question,
+        &["keyword:World Health Organization"],
+        "Who said that?",
+        NONE
+    ),
+    t!(
+        acronym_lowercase_rule_no_table,
+        &["keyword:un"],
+        "the United Nations",
+        NONE
+    ),
+];
+
+/// Hyphenated words, as parts and as a whole.
+const HYPHENS: &[TestCase] = &[
+    t!(
+        hyphen_whole_rule_text_hyphenated,
+        &["keyword:cooperation"],
+        "economic co-operation",
+        &[(0, &["co-operation"])]
+    ),
+    t!(
+        hyphen_hyphenated_rule_whole_text,
+        &["keyword:co-operation"],
+        "economic cooperation",
+        &[(0, &["cooperation"])]
+    ),
+    t!(
+        hyphen_parts_still_match,
+        &["keyword:Bissau"],
+        "Guinea-Bissau",
+        &[(0, &["Bissau"])]
+    ),
+    t!(
+        hyphen_email,
+        &["keyword:email"],
+        "by e-mail",
+        &[(0, &["e-mail"])]
+    ),
+    t!(
+        hyphen_whole_in_phrase,
+        &["keyword:cooperation agreement"],
+        "a co-operation agreement",
+        &[(0, &["co-operation agreement"])]
+    ),
+    t!(
+        hyphen_person_joined,
+        &["person:Jean-Marie Le Pen"],
+        "JeanMarie Le Pen",
+        &[(0, &["JeanMarie Le Pen"])]
+    ),
+];
+
 /// Several rules over the same words: all fire.
 const OVERLAPS: &[TestCase] = &[
     t!(
@@ -773,6 +1326,14 @@ const COLLECTIONS: &[(&str, &[TestCase])] = &[
     ("persons_other_scripts", PERSONS_OTHER_SCRIPTS),
     ("countries", COUNTRIES),
     ("queries", QUERIES),
+    ("near", NEAR),
+    ("fields", FIELDS),
+    ("wildcards", WILDCARDS),
+    ("references", REFERENCES),
+    ("capitals", CAPITALS),
+    ("exclusions", EXCLUSIONS),
+    ("acronyms", ACRONYMS),
+    ("hyphens", HYPHENS),
     ("overlaps", OVERLAPS),
 ];
 
@@ -781,12 +1342,12 @@ fn article(text: &str) -> Article<'_> {
         Some((title, body)) => Article {
             title,
             body,
-            source: "Test",
+            source: "Reuters",
         },
         None => Article {
             title: "",
             body: text,
-            source: "Test",
+            source: "Reuters",
         },
     }
 }
@@ -815,7 +1376,29 @@ fn run(case: &TestCase) {
         .map(|(i, t)| (*i, t.to_vec()))
         .collect();
     assert_eq!(got, want, "case {}: {:?}", case.name, case.text);
+    let a = article(case.text);
     for hit in &hits {
+        let mut written = Vec::new();
+        for p in &hit.positions {
+            let text = match p.field {
+                Field::Title => a.title,
+                Field::Body => a.body,
+                Field::Source => a.source,
+            };
+            let term = text
+                .get(p.range.clone())
+                .unwrap_or_else(|| panic!("case {}: position {p:?} outside the text", case.name));
+            written.push(term.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+        written.dedup();
+        let mut terms = hit.terms.clone();
+        terms.sort();
+        written.sort();
+        written.dedup();
+        assert_eq!(terms, written, "case {}: positions and terms", case.name);
+        if hit.positions.iter().all(|p| p.field == Field::Source) {
+            continue;
+        }
         assert!(
             !hit.snippet.highlights.is_empty(),
             "case {}: no highlight",
@@ -871,6 +1454,46 @@ fn country_cases() {
 #[test]
 fn query_cases() {
     QUERIES.iter().for_each(run);
+}
+
+#[test]
+fn near_cases() {
+    NEAR.iter().for_each(run);
+}
+
+#[test]
+fn field_cases() {
+    FIELDS.iter().for_each(run);
+}
+
+#[test]
+fn wildcard_cases() {
+    WILDCARDS.iter().for_each(run);
+}
+
+#[test]
+fn reference_cases() {
+    REFERENCES.iter().for_each(run);
+}
+
+#[test]
+fn capital_cases() {
+    CAPITALS.iter().for_each(run);
+}
+
+#[test]
+fn exclusion_cases() {
+    EXCLUSIONS.iter().for_each(run);
+}
+
+#[test]
+fn acronym_cases() {
+    ACRONYMS.iter().for_each(run);
+}
+
+#[test]
+fn hyphen_cases() {
+    HYPHENS.iter().for_each(run);
 }
 
 #[test]
@@ -1017,4 +1640,179 @@ fn one_character_folding_to_several_words_is_safe() {
         .collect();
     // In `FlÃ¼chtlinge` (mojibake) the 1 and 4 are glued to letters: no match.
     assert_eq!(found, [(1, vec!["¼"]), (2, vec!["¼"])]);
+}
+
+fn matcher_of(rules: &[(i64, &str)]) -> Matcher {
+    let mut builder = MatcherBuilder::new();
+    for (id, spec) in rules {
+        builder.add(*id, &RuleSpec::parse(spec).expect("valid"));
+    }
+    builder.build()
+}
+
+fn ids(matcher: &Matcher, text: &str) -> Vec<i64> {
+    matcher
+        .find(&article(text))
+        .iter()
+        .map(|h| h.rule_id)
+        .collect()
+}
+
+#[test]
+fn near_snippet_is_around_the_pair_not_the_first_mention() {
+    let matcher = matcher_of(&[(1, "query:Putin NEAR/1 Trump")]);
+    let text = format!(
+        "Putin spoke. {} Later Putin and Trump met.",
+        "Filler words go here. ".repeat(30)
+    );
+    let hits = matcher.find(&article(&text));
+    assert!(
+        hits[0].snippet.text.contains("Putin and Trump met"),
+        "{}",
+        hits[0].snippet.text
+    );
+}
+
+#[test]
+fn positions_give_field_range_and_word_index() {
+    let matcher = matcher_of(&[(1, "person:James Cleverly")]);
+    let text = "Cleverly in Moscow\n==\nForeign Secretary James Cleverly met l'ONU.";
+    let hits = matcher.find(&article(text));
+    assert_eq!(
+        hits[0].positions,
+        [
+            TermPosition {
+                field: Field::Title,
+                range: 0..8,
+                word: 0,
+                words: 1
+            },
+            TermPosition {
+                field: Field::Body,
+                range: 18..32,
+                word: 2,
+                words: 2
+            }
+        ]
+    );
+}
+
+#[test]
+fn rules_are_added_and_removed_one_at_a_time() {
+    let mut matcher = matcher_of(&[(1, "country:Russia"), (2, "keyword:grain")]);
+    let text = "Russia halts grain exports via the Black Sea";
+    assert_eq!(ids(&matcher, text), [1, 2]);
+
+    matcher.add_rule(3, &RuleSpec::parse("keyword:Black Sea").expect("valid"));
+    matcher.add_rule(4, &RuleSpec::parse("country:Russia").expect("valid"));
+    assert_eq!(ids(&matcher, text), [1, 2, 3, 4]);
+    assert_eq!(matcher.rule_count(), 4);
+
+    assert!(matcher.remove_rule(1));
+    assert!(!matcher.remove_rule(1), "already gone");
+    assert_eq!(ids(&matcher, text), [2, 3, 4]);
+    assert!(matcher.remove_rule(3));
+    assert!(matcher.remove_rule(4));
+    assert_eq!(ids(&matcher, text), [2]);
+    assert_eq!(matcher.rule_count(), 1);
+
+    // A pattern no rule uses any more leaves the trie; adding it back works.
+    let before = matcher.stats().patterns;
+    matcher.add_rule(5, &RuleSpec::parse("keyword:Black Sea").expect("valid"));
+    assert_eq!(matcher.stats().patterns, before + 1);
+    assert_eq!(ids(&matcher, text), [2, 5]);
+}
+
+#[test]
+fn incremental_changes_match_a_full_build() {
+    let specs = [
+        "keyword:UN Security Council",
+        "person:Vladimir Putin",
+        "country:Ukraine +capital",
+        "query:grain NEAR/3 Russia*",
+        "query:title:sanction* NOT football",
+        "country:Georgia NOT Atlanta",
+        "keyword:EU",
+    ];
+    let text = "Sanctions on Moscow\n==\nPutin told the UN Security Council that Russian grain would flow. Kyiv and the European Union disagreed; Georgia abstained.";
+    let mut incremental = Matcher::empty();
+    for (id, spec) in specs.iter().enumerate() {
+        incremental.add_rule(id as i64, &RuleSpec::parse(spec).expect("valid"));
+        incremental.add_rule(
+            100 + id as i64,
+            &RuleSpec::parse("keyword:filler").expect("valid"),
+        );
+    }
+    for id in 0..specs.len() as i64 {
+        assert!(incremental.remove_rule(100 + id));
+    }
+    let full = matcher_of(
+        &specs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i as i64, *s))
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(incremental.find(&article(text)), full.find(&article(text)));
+    assert_eq!(ids(&full, text), [0, 1, 2, 3, 4, 5, 6]);
+}
+
+#[test]
+fn identical_rules_of_many_chats_are_one_group() {
+    let mut builder = MatcherBuilder::new();
+    for id in 0..1000 {
+        let spec = if id % 2 == 0 {
+            "country:Russia"
+        } else {
+            "keyword:grain deal"
+        };
+        builder.add(id, &RuleSpec::parse(spec).expect("valid"));
+    }
+    let matcher = builder.build();
+    let stats = matcher.stats();
+    assert_eq!((stats.rules, stats.distinct_rules), (1000, 2));
+    assert_eq!(stats.always_evaluated, 0);
+    let doc = Analyzed::new(&article("Russia leaves the grain deal"));
+    let matches = matcher.find_in(&doc);
+    assert_eq!(matches.len(), 1000);
+    assert_eq!(matches.explanation_count(), 2, "one per distinct rule");
+    assert_eq!(matches.rule_ids().count(), 1000);
+    assert_eq!(matches.iter().count(), 1000);
+    let hits = matches.into_hits();
+    assert_eq!(hits.len(), 1000);
+    assert!(hits.windows(2).all(|w| w[0].rule_id < w[1].rule_id));
+    assert_eq!(hits[0].terms, ["Russia"]);
+    assert_eq!(hits[1].terms, ["grain deal"]);
+}
+
+#[test]
+fn removing_one_of_many_identical_rules_keeps_the_others() {
+    let mut matcher = matcher_of(&[(1, "country:Russia"), (2, "country:Russia")]);
+    assert!(matcher.remove_rule(1));
+    assert_eq!(ids(&matcher, "Russia"), [2]);
+    assert_eq!(matcher.stats().distinct_rules, 1);
+    assert!(matcher.remove_rule(2));
+    assert_eq!(matcher.stats().distinct_rules, 0);
+    assert!(ids(&matcher, "Russia").is_empty());
+}
+
+#[test]
+fn a_repeated_id_gives_one_hit_per_rule_added() {
+    let matcher = matcher_of(&[(7, "keyword:Russia"), (7, "country:Russia")]);
+    assert_eq!(ids(&matcher, "Russia"), [7, 7]);
+}
+
+#[test]
+fn common_words_of_a_query_do_not_make_it_a_candidate_everywhere() {
+    // Posted under "grain deal" only: an article with "the" and "Russia" but
+    // no "grain deal" never evaluates it; the result is the same either way,
+    // which is what this checks, with many such queries.
+    let mut builder = MatcherBuilder::new();
+    for id in 0..500 {
+        let spec = format!("query:\"grain deal {id}\" AND (the OR Russia)");
+        builder.add(id, &RuleSpec::parse(&spec).expect("valid"));
+    }
+    let matcher = builder.build();
+    assert!(ids(&matcher, "the Russia of the grain deal").is_empty());
+    assert_eq!(ids(&matcher, "the grain deal 42"), [42]);
 }

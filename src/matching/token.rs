@@ -13,12 +13,19 @@
 //!
 //! A few spellings are joined or dropped after cutting:
 //! - possessive `'s` is dropped, so `UN's` and `Putin’s` give `un`, `putin`;
+//! - elided articles and prepositions of French and Italian are dropped, so
+//!   `l'ONU`, `d’Ukraine` and `dell'Onu` give `onu`, `ukraine`, `onu`;
 //! - dotted capitals become one word, so `U.S.` and `U.N.` equal `US`, `UN`;
 //! - digit groups stay one word (`1,000`, `3.5`).
 //!
-//! Han and kana characters are one word each, because Chinese and Japanese
-//! text has no spaces: a name in those scripts is then a phrase of characters
-//! that matches inside running text.
+//! A hyphenated word is its parts (`UN-backed` is `un`, `backed`) and, as an
+//! alternative that matching also tries, the whole ([`Joined`]: `co-operation`
+//! is also `cooperation`).
+//!
+//! Han and hiragana characters are one word each, because Chinese and
+//! Japanese text has no spaces: a name in those scripts is then a phrase of
+//! characters that matches inside running text. A run of katakana (the
+//! script of foreign names in Japanese) is one word.
 
 use std::ops::Range;
 
@@ -30,6 +37,15 @@ use super::normalize::fold_char;
 pub(crate) const TITLE: u8 = 0;
 /// Field index of an article body.
 pub(crate) const BODY: u8 = 1;
+/// Field index of an article's source (feed or outlet name).
+pub(crate) const SOURCE: u8 = 2;
+
+/// Elided words (French, Italian) dropped before an apostrophe and a word:
+/// `l'ONU` is `ONU`, `qu’il` is `il`, `dell'Ucraina` is `Ucraina`.
+const ELISIONS: &[&str] = &[
+    "l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "dell",
+    "dall", "nell", "sull", "all", "quell", "un",
+];
 
 /// How a word was spelled in the original text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -64,6 +80,7 @@ impl Shape {
 
 /// What one word of a rule term needs from the article's spelling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
 pub(crate) enum CaseReq {
     /// Any spelling.
     Any,
@@ -77,6 +94,16 @@ pub(crate) enum CaseReq {
 }
 
 impl CaseReq {
+    /// The requirement whose discriminant is the low two bits of `bits`.
+    pub fn from_bits(bits: u64) -> CaseReq {
+        match bits & 3 {
+            0 => CaseReq::Any,
+            1 => CaseReq::NotLower,
+            2 => CaseReq::Acronym,
+            _ => CaseReq::AcronymOrTitle,
+        }
+    }
+
     /// Whether a word spelled `shape` satisfies this requirement.
     pub fn accepts(self, shape: Shape) -> bool {
         match self {
@@ -115,20 +142,75 @@ impl CaseReq {
     }
 }
 
+/// A byte range as two `u32`s: half the size of a `Range<usize>`, and
+/// wirewatch's texts are far below 4 GB (bodies are capped at a few MB).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Span {
+    /// First byte.
+    pub start: u32,
+    /// One past the last byte.
+    pub end: u32,
+}
+
+impl Span {
+    /// The span of `start..end`.
+    pub fn new(start: usize, end: usize) -> Span {
+        Span {
+            start: to_u32(start),
+            end: to_u32(end),
+        }
+    }
+
+    /// As a range, for slicing.
+    pub fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    /// Length in bytes.
+    pub fn len(self) -> usize {
+        (self.end - self.start) as usize
+    }
+}
+
 /// One word.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Token {
     /// Byte range of the normalised word in [`Tokens::norm`].
-    pub norm: Range<usize>,
+    pub norm: Span,
     /// Byte range in the original text of its field.
-    pub orig: Range<usize>,
-    /// Which text the word comes from ([`TITLE`], [`BODY`]).
+    pub orig: Span,
+    /// Which text the word comes from ([`TITLE`], [`BODY`], [`SOURCE`]).
     pub field: u8,
     /// Punctuation other than whitespace, hyphens and apostrophes separates
     /// this word from the previous one (always true for a field's first word).
     pub gap_hard: bool,
+    /// One hyphen and nothing else separates this word from the previous
+    /// one: the two are parts of one hyphenated word.
+    pub hyphen_before: bool,
+    /// First word of its field or of a sentence (after `.`, `!`, `?`, `:`,
+    /// `;` or a line break): its capital letter says nothing.
+    pub sentence_start: bool,
+    /// A possessive `'s` followed it and was dropped (`Russia's`).
+    pub possessive: bool,
     /// Spelling in the original text.
     pub shape: Shape,
+    /// [`word_hash`] of the normalised word.
+    pub hash: u64,
+}
+
+/// A hyphenated word as a whole: words `start..end`, joined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Joined {
+    /// First word.
+    pub start: u32,
+    /// One past the last word.
+    pub end: u32,
+    /// Byte range of the joined normalised word in [`Tokens::norm`].
+    pub norm: Span,
+    /// Spelling of the whole.
+    pub shape: Shape,
+    /// [`word_hash`] of the joined word.
+    pub hash: u64,
 }
 
 /// The words of one or more texts.
@@ -137,6 +219,11 @@ pub(crate) struct Tokens {
     norm: String,
     /// The words, in order.
     pub tokens: Vec<Token>,
+    /// Hyphenated words as wholes, by first word.
+    pub joined: Vec<Joined>,
+    /// (field, index of its first word, written in title case), in the
+    /// order fields were pushed.
+    fields: Vec<(u8, usize, bool)>,
 }
 
 impl Tokens {
@@ -149,7 +236,12 @@ impl Tokens {
 
     /// The normalised spelling of word `i`.
     pub fn word(&self, i: usize) -> &str {
-        &self.norm[self.tokens[i].norm.clone()]
+        &self.norm[self.tokens[i].norm.range()]
+    }
+
+    /// The normalised spelling of hyphenated word `j` as a whole.
+    pub fn joined_word(&self, j: usize) -> &str {
+        &self.norm[self.joined[j].norm.range()]
     }
 
     /// Number of words.
@@ -157,64 +249,213 @@ impl Tokens {
         self.tokens.len()
     }
 
+    /// Whether the field of word `i` is written in headline style, most
+    /// words capitalised.
+    pub fn in_title_case(&self, i: usize) -> bool {
+        let field = self.tokens[i].field;
+        self.fields
+            .iter()
+            .rev()
+            .find(|(f, start, _)| *f == field && *start <= i)
+            .is_some_and(|(_, _, title_case)| *title_case)
+    }
+
+    /// Position of word `i` within its field, counting from 0.
+    pub fn position_in_field(&self, i: usize) -> usize {
+        let field = self.tokens[i].field;
+        let first = self
+            .fields
+            .iter()
+            .rev()
+            .find(|(f, start, _)| *f == field && *start <= i)
+            .map_or(0, |(_, start, _)| *start);
+        i - first
+    }
+
     /// Appends the words of `text` as field `field`.
     pub fn push_field(&mut self, text: &str, field: u8) {
         let first = self.tokens.len();
+        self.fields.push((field, first, false));
         self.cut(text, field);
         let raw: Vec<Token> = self.tokens.drain(first..).collect();
         self.refine(text, field, raw);
+        let joined = self.joined.len();
+        self.join_hyphenated(first);
+        let (mut long, mut capitalised) = (0usize, 0usize);
+        for t in &mut self.tokens[first..] {
+            t.hash = word_hash(&self.norm[t.norm.range()]);
+            if t.shape.letters >= 4 && t.shape.has_lower && !t.sentence_start {
+                long += 1;
+                capitalised += usize::from(t.shape.first_upper);
+            }
+        }
+        // Headline style (`Obama Reports For Jury Duty`): two thirds of the
+        // longer words capitalised, so a capital says little about a word
+        // being a name.
+        if let Some(last) = self.fields.last_mut() {
+            last.2 = long >= 4 && capitalised * 3 >= long * 2;
+        }
+        for j in &mut self.joined[joined..] {
+            j.hash = word_hash(&self.norm[j.norm.range()]);
+        }
+    }
+
+    /// Records every run of hyphen-joined words from word `first` on as a
+    /// [`Joined`] whole.
+    fn join_hyphenated(&mut self, first: usize) {
+        let mut i = first;
+        while i < self.tokens.len() {
+            let mut j = i + 1;
+            while j < self.tokens.len() && self.tokens[j].hyphen_before {
+                j += 1;
+            }
+            if j - i > 1 {
+                let start = self.norm.len();
+                let mut shape = self.tokens[i].shape;
+                for k in i..j {
+                    let t = &self.tokens[k];
+                    let part = t.norm.range();
+                    shape.has_upper |= t.shape.has_upper;
+                    shape.has_lower |= t.shape.has_lower;
+                    if k > i {
+                        shape.letters = shape.letters.saturating_add(t.shape.letters);
+                    }
+                    self.norm.extend_from_within(part);
+                }
+                self.joined.push(Joined {
+                    start: to_u32(i),
+                    end: to_u32(j),
+                    norm: Span::new(start, self.norm.len()),
+                    shape,
+                    hash: 0,
+                });
+            }
+            i = j;
+        }
     }
 
     /// First pass: cut folded text into runs of letters and digits.
     fn cut(&mut self, text: &str, field: u8) {
         self.norm.reserve(text.len());
-        self.tokens.reserve(text.len() / 5);
+        self.tokens.reserve(text.len() / 6);
         let mut cut = Cut {
             cur: None,
             cur_cjk: false,
             field,
         };
-        let mut folded = String::new();
-        for (at, c) in text.char_indices() {
-            let end = at + c.len_utf8();
-            if c.is_ascii() {
-                // Most news text is ASCII: no folding tables, no scratch.
-                let class = if c.is_ascii_alphanumeric() {
-                    Class::Word { cjk: false }
-                } else {
-                    Class::Separator
-                };
-                let d = if c == '`' {
-                    '\''
-                } else {
-                    c.to_ascii_lowercase()
-                };
-                self.feed(&mut cut, class, d, c, at..end);
+        let bytes = text.as_bytes();
+        let mut at = 0;
+        while at < bytes.len() {
+            let b = bytes[at];
+            if b.is_ascii_alphanumeric() {
+                // Most news text is ASCII: whole runs of it at once, no
+                // folding tables.
+                let mut end = at + 1;
+                while end < bytes.len() && bytes[end].is_ascii_alphanumeric() {
+                    end += 1;
+                }
+                self.push_ascii_run(&mut cut, &text[at..end], at);
+                at = end;
                 continue;
             }
-            folded.clear();
-            fold_char(c, &mut |d| folded.push(d));
-            if folded.is_empty() {
-                // A dropped diacritic written as its own character still
-                // belongs to the word, so the word as written includes it.
-                if let Some(t) = cut.cur.as_mut()
-                    && is_combining_mark(c)
-                {
-                    t.orig.end = end;
+            if b.is_ascii() {
+                self.finish(&mut cut.cur);
+                // Kept in the buffer so digit groups can be re-joined as one
+                // contiguous range.
+                self.norm.push(if b == b'`' { '\'' } else { char::from(b) });
+                at += 1;
+                continue;
+            }
+            let Some(c) = text[at..].chars().next() else {
+                break;
+            };
+            // Text decoded with the wrong charset (`Ã©` for `é`, `â€™` for
+            // `’`) is matched as what it was meant to say.
+            let (c, orig) = match mojibake_at(text, at, c) {
+                Some((meant, end)) => (meant, at..end),
+                None => (c, at..at + c.len_utf8()),
+            };
+            at = orig.end;
+            let entry = FOLDS.with_borrow_mut(|cache| cache.get(c));
+            if entry.long {
+                // Folds to more than a cache entry holds (`ﷺ`): fold again.
+                let mut folded = Vec::new();
+                fold_char(c, &mut |d| folded.push(d));
+                for d in folded {
+                    self.feed(&mut cut, classify(d), d, entry.case, orig.clone());
                 }
                 continue;
             }
-            for d in folded.chars() {
-                self.feed(&mut cut, classify(d), d, c, at..end);
+            if entry.len == 0 {
+                // A dropped diacritic written as its own character still
+                // belongs to the word, so the word as written includes it.
+                if let Some(t) = cut.cur.as_mut()
+                    && entry.mark
+                {
+                    t.orig.end = to_u32(orig.end);
+                }
+                continue;
+            }
+            for k in 0..usize::from(entry.len) {
+                self.feed(
+                    &mut cut,
+                    entry.class[k],
+                    entry.out[k],
+                    entry.case,
+                    orig.clone(),
+                );
             }
         }
         self.finish(&mut cut.cur);
     }
 
-    /// Adds folded character `d`, produced by source character `c` at `orig`.
-    fn feed(&mut self, cut: &mut Cut, class: Class, d: char, c: char, orig: Range<usize>) {
+    /// Adds a run of ASCII letters and digits starting at byte `at`.
+    fn push_ascii_run(&mut self, cut: &mut Cut, run: &str, at: usize) {
+        if cut.cur.is_some() && cut.cur_cjk {
+            self.finish(&mut cut.cur);
+        }
+        let start = self.norm.len();
+        self.norm.push_str(run);
+        self.norm[start..].make_ascii_lowercase();
+        let mut shape = Shape::default();
+        for b in run.bytes() {
+            shape.has_upper |= b.is_ascii_uppercase();
+            shape.has_lower |= b.is_ascii_lowercase();
+            shape.letters = shape
+                .letters
+                .saturating_add(u16::from(b.is_ascii_alphabetic()));
+        }
+        let end = at + run.len();
+        match cut.cur.as_mut() {
+            Some(t) => {
+                t.orig.end = to_u32(end);
+                t.shape.has_upper |= shape.has_upper;
+                t.shape.has_lower |= shape.has_lower;
+                t.shape.letters = t.shape.letters.saturating_add(shape.letters);
+            }
+            None => {
+                shape.first_upper = run.as_bytes()[0].is_ascii_uppercase();
+                cut.cur_cjk = false;
+                cut.cur = Some(Token {
+                    norm: Span::new(start, start),
+                    orig: Span::new(at, end),
+                    field: cut.field,
+                    gap_hard: false,
+                    hyphen_before: false,
+                    sentence_start: false,
+                    possessive: false,
+                    shape,
+                    hash: 0,
+                });
+            }
+        }
+    }
+
+    /// Adds folded character `d`, produced by a source character spelled
+    /// `case` at `orig`.
+    fn feed(&mut self, cut: &mut Cut, class: Class, d: char, case: Case, orig: Range<usize>) {
         match class {
-            Class::Word { cjk } => {
+            Class::Word { cjk, alpha } => {
                 if cut.cur.is_some() && (cjk || cut.cur_cjk) {
                     self.finish(&mut cut.cur);
                 }
@@ -222,33 +463,35 @@ impl Tokens {
                     cut.cur_cjk = cjk;
                 }
                 let t = cut.cur.get_or_insert_with(|| Token {
-                    norm: self.norm.len()..self.norm.len(),
-                    orig: orig.clone(),
+                    norm: Span::new(self.norm.len(), self.norm.len()),
+                    orig: Span::new(orig.start, orig.end),
                     field: cut.field,
                     gap_hard: false,
+                    hyphen_before: false,
+                    sentence_start: false,
+                    possessive: false,
                     shape: Shape {
-                        first_upper: c.is_uppercase(),
+                        first_upper: case.upper,
                         ..Shape::default()
                     },
+                    hash: 0,
                 });
                 self.norm.push(d);
-                t.orig.end = orig.end;
-                t.shape.has_upper |= c.is_uppercase();
-                t.shape.has_lower |= c.is_lowercase();
-                if d.is_alphabetic() {
+                t.orig.end = to_u32(orig.end);
+                t.shape.has_upper |= case.upper;
+                t.shape.has_lower |= case.lower;
+                if alpha {
                     t.shape.letters = t.shape.letters.saturating_add(1);
                 }
             }
             Class::Mark => {
                 if let Some(t) = cut.cur.as_mut() {
                     self.norm.push(d);
-                    t.orig.end = orig.end;
+                    t.orig.end = to_u32(orig.end);
                 }
             }
             Class::Separator => {
                 self.finish(&mut cut.cur);
-                // Kept in the buffer so digit groups can be re-joined as one
-                // contiguous range.
                 self.norm.push(d);
             }
         }
@@ -256,7 +499,7 @@ impl Tokens {
 
     fn finish(&mut self, cur: &mut Option<Token>) {
         if let Some(mut t) = cur.take() {
-            t.norm.end = self.norm.len();
+            t.norm.end = to_u32(self.norm.len());
             self.tokens.push(t);
         }
     }
@@ -279,19 +522,22 @@ impl Tokens {
                 if j > i {
                     let letters: String = raw[i..=j]
                         .iter()
-                        .map(|t| &self.norm[t.norm.clone()])
+                        .map(|t| &self.norm[t.norm.range()])
                         .collect();
                     let start = self.norm.len();
                     self.norm.push_str(&letters);
-                    let mut end = raw[j].orig.end;
+                    let mut end = raw[j].orig.end as usize;
                     if text[end..].starts_with('.') {
                         end += 1;
                     }
                     let joined = Token {
-                        norm: start..self.norm.len(),
-                        orig: t.orig.start..end,
+                        norm: Span::new(start, self.norm.len()),
+                        orig: Span::new(t.orig.start as usize, end),
                         field,
                         gap_hard: false,
+                        hyphen_before: false,
+                        sentence_start: false,
+                        possessive: false,
                         shape: Shape {
                             first_upper: true,
                             has_upper: true,
@@ -300,21 +546,32 @@ impl Tokens {
                             // in real text; saturate rather than wrap anyway.
                             letters: u16::try_from(j - i + 1).unwrap_or(u16::MAX),
                         },
+                        hash: 0,
                     };
                     self.push_refined(text, first, joined);
                     i = j + 1;
                     continue;
                 }
             }
+            if let Some(next) = raw.get(i + 1)
+                && self.is_elision(text, t, next)
+            {
+                i += 1;
+                continue;
+            }
             let prev = self.tokens[first..].last();
             if let Some(prev) = prev {
                 let between = gap(text, prev, t);
-                if &self.norm[t.norm.clone()] == "s" && is_apostrophe(between) {
+                if t.norm.len() == 1 && &self.norm[t.norm.range()] == "s" && is_apostrophe(between)
+                {
+                    if let Some(prev) = self.tokens.last_mut() {
+                        prev.possessive = true;
+                    }
                     i += 1;
                     continue;
                 }
-                let prev_word = &self.norm[prev.norm.clone()];
-                let word = &self.norm[t.norm.clone()];
+                let prev_word = &self.norm[prev.norm.range()];
+                let word = &self.norm[t.norm.range()];
                 if (between == "," || between == ".")
                     && prev.norm.end + 1 == t.norm.start
                     && prev_word.ends_with(|c: char| c.is_ascii_digit())
@@ -330,22 +587,46 @@ impl Tokens {
                     continue;
                 }
             }
-            self.push_refined(text, first, t.clone());
+            self.push_refined(text, first, *t);
             i += 1;
         }
     }
 
     fn push_refined(&mut self, text: &str, first: usize, mut t: Token) {
-        t.gap_hard = match self.tokens[first..].last() {
-            Some(prev) => gap_is_hard(gap(text, prev, &t)),
-            None => true,
+        (t.gap_hard, t.hyphen_before, t.sentence_start) = match self.tokens[first..].last() {
+            Some(prev) => {
+                let between = gap(text, prev, &t);
+                let hard = gap_is_hard(between);
+                let sentence = hard
+                    && between.contains(['.', '!', '?', ':', ';', '\n', '…', '。', '！', '？']);
+                (hard, is_hyphen(between), sentence)
+            }
+            None => (true, false, true),
         };
         self.tokens.push(t);
     }
 
+    /// `t` is an elided word (`l` of `l'ONU`): one of [`ELISIONS`], then an
+    /// apostrophe, then a word starting with a letter. Not a possessive
+    /// (`un's`), and not an acronym of two letters or more (`UN's`).
+    fn is_elision(&self, text: &str, t: &Token, next: &Token) -> bool {
+        if t.norm.len() > 6 || next.orig.start == t.orig.end {
+            return false;
+        }
+        let next_word = &self.norm[next.norm.range()];
+        ELISIONS.contains(&&self.norm[t.norm.range()])
+            && !(t.shape.is_all_caps() && t.shape.letters > 1)
+            && next_word != "s"
+            && next_word.chars().next().is_some_and(char::is_alphabetic)
+            && is_apostrophe(gap(text, t, next))
+    }
+
     /// A single capital letter: part of a dotted acronym such as `U.S.`.
     fn is_initial(&self, t: &Token) -> bool {
-        let word = &self.norm[t.norm.clone()];
+        if t.shape.letters != 1 || !t.shape.has_upper {
+            return false;
+        }
+        let word = &self.norm[t.norm.range()];
         let mut chars = word.chars();
         matches!((chars.next(), chars.next()), (Some(c), None) if c.is_alphabetic())
             && t.shape.has_upper
@@ -361,21 +642,116 @@ struct Cut {
     field: u8,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
-    Word { cjk: bool },
+    Word { cjk: bool, alpha: bool },
     Mark,
     Separator,
+}
+
+/// How a source character is spelled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Case {
+    upper: bool,
+    lower: bool,
+}
+
+/// A source character's folding, remembered: text in a non-Latin script
+/// repeats a few dozen (Cyrillic) to a few thousand (Chinese) characters,
+/// and folding one takes several Unicode table lookups.
+#[derive(Debug, Clone, Copy)]
+struct FoldEntry {
+    c: char,
+    /// Folded characters, `len` of them.
+    out: [char; 4],
+    class: [Class; 4],
+    len: u8,
+    /// Folds to more than four characters: not stored, fold again.
+    long: bool,
+    case: Case,
+    /// A combining mark (dropped when it is a diacritic).
+    mark: bool,
+}
+
+/// A direct-mapped cache of [`FoldEntry`]s, one per thread, warm from one
+/// article to the next.
+struct FoldCache {
+    slots: Vec<FoldEntry>,
+}
+
+thread_local! {
+    static FOLDS: std::cell::RefCell<FoldCache> = std::cell::RefCell::new(FoldCache::new());
+}
+
+impl FoldCache {
+    const SLOTS: usize = 1024;
+
+    fn new() -> FoldCache {
+        FoldCache {
+            slots: vec![
+                FoldEntry {
+                    // An ASCII character is never looked up: an empty slot.
+                    c: '\0',
+                    out: ['\0'; 4],
+                    class: [Class::Separator; 4],
+                    len: 0,
+                    long: false,
+                    case: Case::default(),
+                    mark: false,
+                };
+                Self::SLOTS
+            ],
+        }
+    }
+
+    /// The folding of non-ASCII `c`.
+    fn get(&mut self, c: char) -> FoldEntry {
+        let slot = (c as usize).wrapping_mul(0x9E37_79B9) >> 7 & (Self::SLOTS - 1);
+        if self.slots[slot].c == c {
+            return self.slots[slot];
+        }
+        let mut entry = FoldEntry {
+            c,
+            out: ['\0'; 4],
+            class: [Class::Separator; 4],
+            len: 0,
+            long: false,
+            case: Case {
+                upper: c.is_uppercase(),
+                lower: c.is_lowercase(),
+            },
+            mark: is_combining_mark(c),
+        };
+        fold_char(c, &mut |d| {
+            let k = usize::from(entry.len);
+            if k < 4 {
+                entry.out[k] = d;
+                entry.class[k] = classify(d);
+                entry.len += 1;
+            } else {
+                entry.long = true;
+            }
+        });
+        self.slots[slot] = entry;
+        entry
+    }
 }
 
 fn classify(d: char) -> Class {
     if d.is_ascii() {
         if d.is_ascii_alphanumeric() {
-            Class::Word { cjk: false }
+            Class::Word {
+                cjk: false,
+                alpha: d.is_ascii_alphabetic(),
+            }
         } else {
             Class::Separator
         }
     } else if d.is_alphanumeric() {
-        Class::Word { cjk: is_cjk(d) }
+        Class::Word {
+            cjk: is_cjk(d),
+            alpha: d.is_alphabetic(),
+        }
     } else if is_combining_mark(d) {
         Class::Mark
     } else {
@@ -383,27 +759,116 @@ fn classify(d: char) -> Class {
     }
 }
 
-/// Han ideographs and kana: scripts written without spaces between words.
+/// Han ideographs and hiragana: scripts written without spaces between
+/// words, one word per character here. Katakana is not among them: it
+/// spells loanwords and foreign names, and a run of it is one word (`ロシア`
+/// is Russia, and `タイ`, Thailand, is not in `タイム`, time).
 fn is_cjk(c: char) -> bool {
     matches!(c,
-        '\u{3040}'..='\u{30FF}'
-        | '\u{31F0}'..='\u{31FF}'
+        '\u{3040}'..='\u{309F}'
         | '\u{3400}'..='\u{4DBF}'
         | '\u{4E00}'..='\u{9FFF}'
         | '\u{F900}'..='\u{FAFF}'
         | '\u{20000}'..='\u{2FA1F}')
 }
 
+/// The characters of `text` as meant, mojibake repaired (see
+/// [`mojibake_at`]).
+fn meant_chars(text: &str) -> impl Iterator<Item = char> + '_ {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        let c = text[at..].chars().next()?;
+        match mojibake_at(text, at, c) {
+            Some((meant, end)) => {
+                at = end;
+                Some(meant)
+            }
+            None => {
+                at += c.len_utf8();
+                Some(c)
+            }
+        }
+    })
+}
+
+/// The character that UTF-8 text decoded as Windows-1252 (the commonest
+/// mojibake) shows as `c` and the characters after it, and where those end:
+/// `Ã©` is `é`, `â€™` is `’`. A lead byte's character followed by the right
+/// number of continuation bytes' characters is all it takes; real text has
+/// no such sequences (`SÃO` has a letter after `Ã`, not a continuation).
+fn mojibake_at(text: &str, at: usize, c: char) -> Option<(char, usize)> {
+    let lead = u32::from(c);
+    let continuations = match lead {
+        0xC2..=0xDF => 1,
+        0xE0..=0xEF => 2,
+        0xF0..=0xF4 => 3,
+        _ => return None,
+    };
+    let mut bytes = [0u8; 4];
+    bytes[0] = u8::try_from(lead).ok()?;
+    let mut end = at + c.len_utf8();
+    let mut rest = text[end..].chars();
+    for slot in bytes.iter_mut().skip(1).take(continuations) {
+        let next = rest.next()?;
+        let byte = windows_1252_byte(next)?;
+        if !(0x80..=0xBF).contains(&byte) {
+            return None;
+        }
+        *slot = byte;
+        end += next.len_utf8();
+    }
+    let meant = std::str::from_utf8(&bytes[..=continuations]).ok()?;
+    meant.chars().next().map(|m| (m, end))
+}
+
+/// The Windows-1252 byte that decodes to `c`, for bytes 0x80 to 0xBF.
+fn windows_1252_byte(c: char) -> Option<u8> {
+    Some(match c {
+        '\u{A0}'..='\u{BF}' => u8::try_from(u32::from(c)).ok()?,
+        '€' => 0x80,
+        '‚' => 0x82,
+        'ƒ' => 0x83,
+        '„' => 0x84,
+        '…' => 0x85,
+        '†' => 0x86,
+        '‡' => 0x87,
+        'ˆ' => 0x88,
+        '‰' => 0x89,
+        'Š' => 0x8A,
+        '‹' => 0x8B,
+        'Œ' => 0x8C,
+        'Ž' => 0x8E,
+        '‘' => 0x91,
+        '’' => 0x92,
+        '“' => 0x93,
+        '”' => 0x94,
+        '•' => 0x95,
+        '–' => 0x96,
+        '—' => 0x97,
+        '˜' => 0x98,
+        '™' => 0x99,
+        'š' => 0x9A,
+        '›' => 0x9B,
+        'œ' => 0x9C,
+        'ž' => 0x9E,
+        'Ÿ' => 0x9F,
+        // Undefined in Windows-1252, passed through as C1 controls by
+        // decoders that follow the WHATWG table.
+        '\u{81}' | '\u{8D}' | '\u{8F}' | '\u{90}' | '\u{9D}' => u8::try_from(u32::from(c)).ok()?,
+        _ => return None,
+    })
+}
+
 /// The original text between two words. Empty when both come from one
 /// source character (`¼` folds to the words `1` and `4`).
 fn gap<'t>(text: &'t str, before: &Token, after: &Token) -> &'t str {
-    text.get(before.orig.end..after.orig.start)
+    text.get(before.orig.end as usize..after.orig.start as usize)
         .unwrap_or_default()
 }
 
 /// One apostrophe and nothing else, as in `Putin’s`.
 fn is_apostrophe(gap: &str) -> bool {
-    let mut chars = gap.chars();
+    let mut chars = meant_chars(gap);
     match (chars.next(), chars.next()) {
         (Some(c), None) => {
             let mut folded = None;
@@ -412,6 +877,57 @@ fn is_apostrophe(gap: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// One hyphen or dash and nothing else, as in `UN-backed`.
+fn is_hyphen(gap: &str) -> bool {
+    if gap == "-" {
+        return true;
+    }
+    let mut chars = meant_chars(gap);
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if !c.is_ascii() => {
+            let mut folded = None;
+            fold_char(c, &mut |d| folded = Some(d));
+            folded == Some('-')
+        }
+        _ => false,
+    }
+}
+
+/// The hash of a normalised word that the matcher's dictionary is keyed
+/// by: computed once per word when an article is cut, so matching against a
+/// big dictionary hashes nothing. FxHash over 8-byte chunks, then a final
+/// avalanche so that every bit of the result depends on every byte.
+pub(crate) fn word_hash(word: &str) -> u64 {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut h: u64 = word.len() as u64;
+    let mut chunks = word.as_bytes().chunks_exact(8);
+    for chunk in &mut chunks {
+        if let Ok(w) = <[u8; 8]>::try_from(chunk) {
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(SEED);
+        }
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // Little-endian, as the chunks, without a variable-length copy.
+        let w = rest
+            .iter()
+            .enumerate()
+            .fold(0u64, |w, (k, b)| w | u64::from(*b) << (8 * k));
+        h = (h.rotate_left(5) ^ w).wrapping_mul(SEED);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// Word and token counts are far below `u32::MAX` for any text wirewatch
+/// accepts (bodies are capped in bytes); saturate rather than wrap anyway.
+pub(crate) fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// Whether the text between two words holds punctuation that ends a phrase:
@@ -426,7 +942,7 @@ pub(crate) fn gap_is_hard(gap: &str) -> bool {
         });
     }
     let mut hard = false;
-    for c in gap.chars() {
+    for c in meant_chars(gap) {
         fold_char(c, &mut |d| {
             let soft = d.is_whitespace()
                 || d == '-'
@@ -453,7 +969,7 @@ mod tests {
 
     fn originals(text: &str) -> Vec<&str> {
         let t = Tokens::of(text);
-        t.tokens.iter().map(|w| &text[w.orig.clone()]).collect()
+        t.tokens.iter().map(|w| &text[w.orig.range()]).collect()
     }
 
     /// (name, text, words)
@@ -476,7 +992,24 @@ mod tests {
             &["ukrainians", "homes"],
         ),
         ("hyphenated", "UN-backed talks", &["un", "backed", "talks"]),
-        ("elision_split", "l'ONU", &["l", "onu"]),
+        ("elision_dropped", "l'ONU", &["onu"]),
+        ("elision_curly_dropped", "d’Ukraine", &["ukraine"]),
+        ("elision_capital_dropped", "L'ONU", &["onu"]),
+        (
+            "elision_italian",
+            "dell'Onu e all'Ucraina",
+            &["onu", "e", "ucraina"],
+        ),
+        ("elision_qu", "qu'il", &["il"]),
+        ("elision_then_dotted_acronym", "l'O.N.U.", &["onu"]),
+        ("possessive_not_elision", "UN's vote", &["un", "vote"]),
+        (
+            "lowercase_possessive_not_elision",
+            "all's well",
+            &["all", "well"],
+        ),
+        ("apostrophe_name_kept", "O'Brien", &["o", "brien"]),
+        ("english_contraction_kept", "don't", &["don", "t"]),
         (
             "dotted_acronym",
             "the U.S. and U.N.",
@@ -505,8 +1038,24 @@ mod tests {
             &["中", "国", "外", "交", "部"],
         ),
         ("cyrillic", "Олена Зеленська", &["олена", "зеленська"]),
+        (
+            "katakana_run_is_one_word",
+            "ロシア語とタイム",
+            &["ロシア", "語", "と", "タイム"],
+        ),
         ("soft_hyphen_inside", "Secu\u{AD}rity", &["security"]),
         ("trademark_separates", "Acme™ rises", &["acme", "rises"]),
+        (
+            "mojibake_letters",
+            "PrÃ¤sidenten KÃ¶ln",
+            &["prasidenten", "koln"],
+        ),
+        (
+            "mojibake_apostrophe",
+            "Japanâ€™s subway",
+            &["japan", "subway"],
+        ),
+        ("portuguese_not_mojibake", "SÃO PAULO", &["sao", "paulo"]),
     ];
 
     #[test]
@@ -525,12 +1074,71 @@ mod tests {
         }
     }
 
+    fn joined(text: &str) -> Vec<(String, u32, u32)> {
+        let t = Tokens::of(text);
+        (0..t.joined.len())
+            .map(|j| {
+                (
+                    t.joined_word(j).to_string(),
+                    t.joined[j].start,
+                    t.joined[j].end,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn hyphenated_words_are_also_whole() {
+        assert_eq!(joined("co-operation"), [("cooperation".into(), 0, 2)]);
+        assert_eq!(joined("a UN-backed plan"), [("unbacked".into(), 1, 3)]);
+        assert_eq!(
+            joined("Guinea-Bissau and Jean-Marie Le Pen"),
+            [("guineabissau".into(), 0, 2), ("jeanmarie".into(), 3, 5)]
+        );
+        assert_eq!(joined("Russia–Ukraine"), [("russiaukraine".into(), 0, 2)]);
+        assert_eq!(
+            joined("mother-in-law"),
+            [("motherinlaw".into(), 0, 3)],
+            "one whole for a run"
+        );
+        assert!(joined("Russia - Ukraine").is_empty(), "spaced dash");
+        assert!(joined("Russia--Ukraine").is_empty(), "double hyphen");
+        let t = Tokens::of("Pérez-Castejón");
+        let shape = t.joined[0].shape;
+        assert!(shape.first_upper && shape.has_lower && shape.letters == 13);
+    }
+
+    #[test]
+    fn marks_sentence_starts_and_headline_style() {
+        let t = Tokens::of(
+            "Obama spoke on Monday. Then his wife Michelle Obama addressed the crowd; \"Bill\" said",
+        );
+        let starts: Vec<usize> = (0..t.len())
+            .filter(|&i| t.tokens[i].sentence_start)
+            .collect();
+        assert_eq!(starts, [0, 4, 12]);
+        assert!(!t.in_title_case(0));
+        let t = Tokens::of("Obama Reports For Jury Duty In Chicago");
+        assert!(t.in_title_case(0));
+    }
+
+    #[test]
+    fn positions_count_words_within_each_field() {
+        let mut t = Tokens::default();
+        t.push_field("Russia warns", TITLE);
+        t.push_field("Moscow said l'ONU", BODY);
+        let positions: Vec<usize> = (0..t.len()).map(|i| t.position_in_field(i)).collect();
+        assert_eq!(positions, [0, 1, 0, 1, 2]);
+    }
+
     #[test]
     fn keeps_original_spelling_ranges() {
         assert_eq!(originals("Bogotá’s mayor"), ["Bogotá", "mayor"]);
         assert_eq!(originals("Bogota\u{301} now"), ["Bogota\u{301}", "now"]);
         assert_eq!(originals("the U.S. said"), ["the", "U.S.", "said"]);
         assert_eq!(originals("UN-backed"), ["UN", "backed"]);
+        assert_eq!(originals("l’ONU said"), ["ONU", "said"]);
+        assert_eq!(originals("KÃ¶ln"), ["KÃ¶ln"]);
     }
 
     #[test]

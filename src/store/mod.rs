@@ -11,9 +11,14 @@
 //! at any point leaves either all of them or none (and the next poll sees
 //! the items again).
 
+mod adapters;
 mod articles;
+mod digests;
 mod feeds;
+mod history;
+mod operations;
 mod outbox;
+mod stories;
 mod subscriptions;
 
 use std::{str::FromStr, time::Duration};
@@ -24,9 +29,16 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
 };
 
+pub use adapters::{ChatMove, HandledUpdate};
 pub use articles::NewArticle;
+pub use digests::{DigestChat, DigestChoice, DigestHitRow, DigestKind, DigestRecord, DigestState};
 pub use feeds::{Feed, FeedOrigin, FeedRegistration, NewFeed};
+pub use history::StoredArticle;
+pub use operations::{
+    ExportedFeed, FeedOverview, HealthChange, ImportResult, ImportedFeed, OperationsSnapshot,
+};
 pub use outbox::{OutboxMessage, Redelivery};
+pub use stories::{EditTarget, StoryAlertMessage, StoryArticle};
 pub use subscriptions::{RuleRow, Subscription};
 
 /// Why a store operation failed.
@@ -109,12 +121,19 @@ impl Store {
         })
     }
 
-    /// True when a write succeeds (for readiness checks).
+    /// True when a write to the database file succeeds (for readiness
+    /// checks). The probe row is rolled back; a TEMP table would not do,
+    /// as it lives outside the database file and stays writable when the
+    /// file is not.
     pub async fn is_writable(&self) -> bool {
-        sqlx::query("CREATE TEMP TABLE IF NOT EXISTS write_probe (x); DELETE FROM write_probe")
-            .execute(&self.pool)
-            .await
-            .is_ok()
+        let probe = async {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            sqlx::query("INSERT INTO write_probe DEFAULT VALUES")
+                .execute(&mut *tx)
+                .await?;
+            tx.rollback().await
+        };
+        probe.await.is_ok()
     }
 
     /// Closes the pool, waiting for in-flight queries.

@@ -136,8 +136,32 @@ impl Store {
         Ok(())
     }
 
-    /// Puts a message back in the queue for later.
+    /// Records that several messages went out as one platform message
+    /// (a coalesced burst of alerts): all of them or none.
+    pub async fn mark_sent_together(
+        &self,
+        ids: &[i64],
+        now: DateTime<Utc>,
+        platform_message_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let listed = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        sqlx::query(
+            "UPDATE outbox SET sent_at = ?2, platform_message_id = ?3
+             WHERE id IN (SELECT value FROM json_each(?1))",
+        )
+        .bind(listed)
+        .bind(time_text(now))
+        .bind(platform_message_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Puts a message back in the queue for later. The chat's later
+    /// pending messages wait at least as long, so that none overtakes it
+    /// (the parts of a digest, a run of alerts stay in order).
     pub async fn redeliver(&self, id: i64, plan: &Redelivery<'_>) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE outbox SET next_attempt_at = ?2, last_error = ?3,
                  attempts = attempts + ?4 WHERE id = ?1",
@@ -146,8 +170,18 @@ impl Store {
         .bind(time_text(plan.at))
         .bind(plan.error)
         .bind(i64::from(plan.count_attempt))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "UPDATE outbox SET next_attempt_at = ?2
+             WHERE subscription_id = (SELECT subscription_id FROM outbox WHERE id = ?1)
+               AND id > ?1 AND sent_at IS NULL AND failed_at IS NULL AND next_attempt_at < ?2",
+        )
+        .bind(id)
+        .bind(time_text(plan.at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
