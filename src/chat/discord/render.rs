@@ -151,6 +151,11 @@ pub fn split_escaped(text: &str, limit: usize) -> Vec<String> {
             out.push(std::mem::take(&mut current));
             current_len = 0;
         }
+        if len <= limit {
+            current = escaped;
+            current_len = len;
+            continue;
+        }
         // A line too long alone is cut between escaped characters.
         for c in line.chars() {
             let piece = escape(c.encode_utf8(&mut [0; 4]));
@@ -175,9 +180,41 @@ pub fn split_escaped(text: &str, limit: usize) -> Vec<String> {
 /// Text with Discord markdown made literal and mentions made inert: a
 /// backslash before every markdown character, a zero-width space after
 /// `@` (so `@everyone` neither pings nor looks like a mention; pings are
-/// also switched off with `allowed_mentions` on every message).
+/// also switched off with `allowed_mentions` on every message). A web
+/// address standing as its own word is kept whole as `<url>` (a link
+/// without a preview): backslashes inside it would break the link.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while !rest.is_empty() {
+        let word_end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let (word, after) = rest.split_at(word_end);
+        match link(word) {
+            Some(url) => {
+                out.push('<');
+                out.push_str(url.as_str());
+                out.push('>');
+            }
+            None => escape_markdown(word, &mut out),
+        }
+        let space_end = after
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(after.len());
+        out.push_str(&after[..space_end]);
+        rest = &after[space_end..];
+    }
+    out
+}
+
+/// `word` as an absolute http(s) URL, when it is one.
+fn link(word: &str) -> Option<url::Url> {
+    if !(word.starts_with("https://") || word.starts_with("http://")) {
+        return None;
+    }
+    url::Url::parse(word).ok().filter(|u| u.host().is_some())
+}
+
+fn escape_markdown(text: &str, out: &mut String) {
     for c in text.chars() {
         match c {
             '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '-' | '[' | ']' | '(' | ')' | '<'
@@ -189,7 +226,6 @@ pub fn escape(text: &str) -> String {
             _ => out.push(c),
         }
     }
-    out
 }
 
 /// The escaped form of `text` cut to at most `limit` characters, with `…`
@@ -378,6 +414,18 @@ mod tests {
         );
         assert_eq!(escape("<@123> [x](y)"), "\\<@\u{200B}123\\> \\[x\\]\\(y\\)");
         assert_eq!(escape("plain words"), "plain words");
+        assert_eq!(
+            escape("read https://news.example/a_b-c:d?x=1 now_"),
+            "read <https://news.example/a_b-c:d?x=1> now\\_"
+        );
+        assert_eq!(escape("https:// alone"), "https\\:// alone");
+    }
+
+    #[test]
+    fn a_line_that_opens_a_new_message_is_escaped_whole_not_cut() {
+        let first = "a".repeat(20);
+        let parts = split_escaped(&format!("{first}\nhttps://x.example/a_b"), 30);
+        assert_eq!(parts, [first, "<https://x.example/a_b>".to_owned()]);
     }
 
     #[test]
