@@ -1155,3 +1155,57 @@ async fn measure_feed_to_telegram_latency() {
     .await
     .expect("the measurement took longer than two minutes");
 }
+
+#[tokio::test]
+async fn readiness_follows_the_bot_api_connection() {
+    within_a_minute(async {
+        let tg = FakeTelegram::start().await;
+        tg.add_private_chat(USER);
+        let feeds = FeedServer::start().await;
+        feeds.set("/world.xml", rss(&[OLD_STORY]), "application/rss+xml");
+        let db = TestDb::new();
+        let t = spawn_app(settings(&db, &tg, &feeds, "")).await;
+        let telegram = t
+            .app
+            .http_state()
+            .chats
+            .into_iter()
+            .find(|c| c.platform() == Platform::Telegram)
+            .expect("the telegram adapter is enabled");
+        assert!(
+            !telegram.is_connected(),
+            "not connected before it ever asked"
+        );
+        let running = Running::start(t.app);
+
+        // A reply goes out only after the poll that carried the command was
+        // answered, so by then the adapter knows it is connected.
+        tg.user_sends(USER, USER, "/help");
+        tg.wait_for_sent(USER, 1).await;
+        assert!(telegram.is_connected());
+
+        // The Bot API goes away: the next two polls get no answer.
+        tg.inject("getUpdates", Fault::Drop);
+        tg.inject("getUpdates", Fault::Drop);
+        tg.user_sends(USER, USER, "/rules");
+        let dropped = |tg: &FakeTelegram| {
+            tg.calls("getUpdates")
+                .iter()
+                .filter(|c| c.status == 0)
+                .count()
+        };
+        tg.wait_until("two dropped polls", |tg| dropped(tg) >= 2)
+            .await;
+        assert!(
+            !telegram.is_connected(),
+            "a dropped poll is not a connection"
+        );
+
+        // It comes back: the next answered poll restores readiness.
+        tg.user_sends(USER, USER, "/help");
+        tg.wait_for_sent(USER, 3).await;
+        assert!(telegram.is_connected());
+        running.stop().await;
+    })
+    .await;
+}

@@ -31,6 +31,7 @@ use std::{
     collections::HashMap,
     fmt,
     hash::{DefaultHasher, Hash, Hasher},
+    sync::atomic::{AtomicBool, Ordering},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -93,6 +94,8 @@ struct Inner {
     /// Parts already sent of messages that needed several, by chat and
     /// content, so that a retry after a failure goes on where it stopped.
     parts_sent: Mutex<HashMap<(i64, u64), usize>>,
+    /// Whether the last `getMe`/`getUpdates` got an answer (for `/readyz`).
+    connected: AtomicBool,
 }
 
 impl fmt::Debug for TelegramChat {
@@ -152,6 +155,7 @@ impl TelegramChat {
                 group_rules: settings.group_rules,
                 pacer: Mutex::new(Pacer::new(Limits::default())),
                 parts_sent: Mutex::new(HashMap::new()),
+                connected: AtomicBool::new(false),
             }),
         })
     }
@@ -171,6 +175,7 @@ impl TelegramChat {
             return;
         };
         info!(bot = %username, "telegram bot connected");
+        self.inner.connected.store(true, Ordering::Relaxed);
         self.inner.prepare_polling().await;
         let store = commands.store.clone();
         let mut offset = match store.adapter_state(OFFSET_KEY).await {
@@ -205,10 +210,12 @@ impl TelegramChat {
             let mut updates = match result {
                 Ok(updates) => {
                     failures = 0;
+                    self.inner.connected.store(true, Ordering::Relaxed);
                     updates
                 }
                 Err(e) => {
                     failures += 1;
+                    self.inner.connected.store(false, Ordering::Relaxed);
                     let wait = match &e {
                         RequestError::RetryAfter(s) => s.duration(),
                         _ => receive_backoff(failures),
@@ -569,6 +576,10 @@ fn send_error(e: &RequestError, redact: impl Fn(&dyn fmt::Display) -> String) ->
 impl Chat for TelegramChat {
     fn platform(&self) -> Platform {
         Platform::Telegram
+    }
+
+    fn is_connected(&self) -> bool {
+        self.inner.connected.load(Ordering::Relaxed)
     }
 
     async fn send(&self, to: &ChatTarget, msg: &Outgoing) -> Result<Sent, SendError> {
