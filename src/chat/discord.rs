@@ -63,7 +63,7 @@ use self::{
     render::{DiscordMessage, split_escaped},
     slash::Invocation,
 };
-use super::{Alert, Chat, ChatTarget, Outgoing, Platform, SendError, Sent};
+use super::{Chat, ChatTarget, Outgoing, Platform, SendError, Sent, leading_alerts};
 use crate::{
     commands::{Command, CommandContext, Invoker, Reply, execute},
     config::{DiscordSettings, GroupRules},
@@ -414,13 +414,7 @@ impl Chat for DiscordChat {
         to: &ChatTarget,
         msgs: &[Outgoing],
     ) -> Result<(usize, Sent), SendError> {
-        let alerts: Vec<&Alert> = msgs
-            .iter()
-            .map_while(|m| match m {
-                Outgoing::Alert(a) => Some(a),
-                _ => None,
-            })
-            .collect();
+        let alerts = leading_alerts(msgs);
         match msgs.first() {
             None => Ok((0, Sent::default())),
             Some(first) if alerts.len() < 2 => Ok((1, self.send(to, first).await?)),

@@ -96,6 +96,17 @@ pub enum SendError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// The alerts at the head of a burst, up to the first message that is not
+/// an alert: what an adapter may merge into one platform message.
+pub fn leading_alerts(msgs: &[Outgoing]) -> Vec<&Alert> {
+    msgs.iter()
+        .map_while(|m| match m {
+            Outgoing::Alert(a) => Some(a),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A chat platform that messages can be sent to.
 #[async_trait]
 pub trait Chat: Send + Sync {

@@ -55,7 +55,7 @@ use self::{
     html::{HtmlMessage, Preview},
     pace::{Limits, Pacer},
 };
-use super::{Alert, Chat, ChatTarget, Outgoing, Platform, SendError, Sent};
+use super::{Chat, ChatTarget, Outgoing, Platform, SendError, Sent, leading_alerts};
 use crate::{
     alerts::notice,
     commands::{COMMANDS, CommandContext, Invoker},
@@ -592,13 +592,7 @@ impl Chat for TelegramChat {
         to: &ChatTarget,
         msgs: &[Outgoing],
     ) -> Result<(usize, Sent), SendError> {
-        let alerts: Vec<&Alert> = msgs
-            .iter()
-            .map_while(|m| match m {
-                Outgoing::Alert(a) => Some(a),
-                _ => None,
-            })
-            .collect();
+        let alerts = leading_alerts(msgs);
         match msgs.first() {
             None => Ok((0, Sent::default())),
             Some(first) if alerts.len() < 2 => Ok((1, self.send(to, first).await?)),
