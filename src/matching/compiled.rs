@@ -1052,7 +1052,11 @@ impl Matcher {
             let hash = {
                 let mut h = FxHasher::default();
                 h.add(found.len() as u64);
-                h.add(u64::from(found[0]) << 32 | u64::from(found[found.len() - 1]));
+                let (first, last) = (found.first(), found.last());
+                h.add(
+                    u64::from(first.copied().unwrap_or(0)) << 32
+                        | u64::from(last.copied().unwrap_or(0)),
+                );
                 h.add(anchor.map_or(u64::MAX, u64::from));
                 h.finish()
             };
@@ -1562,9 +1566,16 @@ impl Matches<'_, '_> {
 
     /// One [`Hit`] per rule, in rule id order.
     pub fn into_hits(self) -> Vec<Hit> {
-        let mut hits: Vec<Hit> = self.iter().map(|(id, e)| e.to_hit(id)).collect();
-        hits.sort_by_key(|h| h.rule_id);
-        hits
+        // Sort small (id, explanation) pairs, not the hits themselves.
+        let mut order: Vec<(i64, u32)> = Vec::with_capacity(self.len());
+        for (ids, set) in &self.groups {
+            order.extend(ids.iter().map(|&id| (id, *set)));
+        }
+        order.sort_by_key(|&(id, _)| id);
+        order
+            .into_iter()
+            .map(|(id, set)| self.explanation(set as usize).to_hit(id))
+            .collect()
     }
 }
 
@@ -1607,16 +1618,28 @@ fn explain_hit(
     anchor: Option<u32>,
 ) -> Explanation {
     let tokens = &doc.tokens;
-    let mine: Vec<Occurrence> = found.iter().map(|&i| occurrences[i as usize]).collect();
-    // A shorter match inside a longer one of the same rule (`Cleverly` in
-    // `James Cleverly`) adds nothing to the explanation.
-    let mut spans: Vec<(u32, u32)> = mine
+    // Longest first at each start, so that a sweep can drop a shorter match
+    // inside a longer one of the same rule (`Cleverly` in `James Cleverly`):
+    // it adds nothing to the explanation.
+    let mut all: Vec<(u32, std::cmp::Reverse<u32>)> = found
         .iter()
-        .filter(|o| !mine.iter().any(|q| o.is_inside(*q)))
-        .map(|o| (o.start, o.end))
+        .map(|&i| {
+            let o = occurrences[i as usize];
+            (o.start, std::cmp::Reverse(o.end))
+        })
         .collect();
-    spans.sort_unstable();
-    spans.dedup();
+    all.sort_unstable();
+    all.dedup();
+    let mut spans: Vec<(u32, u32)> = Vec::with_capacity(all.len());
+    let mut reach = 0;
+    for (start, std::cmp::Reverse(end)) in all {
+        // Every span before this one starts at or before it and, at the
+        // same start, is longer: one that reaches as far contains it.
+        if end > reach || spans.is_empty() {
+            spans.push((start, end));
+            reach = reach.max(end);
+        }
+    }
 
     let located: Vec<(u8, Range<usize>, TermPosition)> = spans
         .iter()

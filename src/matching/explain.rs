@@ -122,37 +122,56 @@ pub(crate) fn snippet(text: &str, first: Range<usize>, highlights: &[Range<usize
     if start > 0 {
         out.push('…');
     }
-    // Whitespace runs become one space; none at the very start.
+    // Whitespace runs become one space; none at the very start. Text goes
+    // over a word at a time; a wanted offset inside a word lands at the same
+    // distance from the word's start in the snippet, and one inside a
+    // whitespace run where the run's space goes.
     let mut pending_space = false;
     let mut has_content = false;
-    let mut record = |at: usize, here: usize, next: &mut usize| {
+    let mut place = |upto: usize, at: &dyn Fn(usize) -> usize, next: &mut usize| {
         while let Some(&(offset, k, is_end)) = wanted.get(*next) {
-            if offset != at {
+            if offset >= upto {
                 break;
             }
             if is_end {
-                mapped[k].end = here;
+                mapped[k].end = at(offset);
             } else {
-                mapped[k].start = here;
+                mapped[k].start = at(offset);
             }
             *next += 1;
         }
     };
-    for (i, c) in text[start..end].char_indices() {
-        if c.is_whitespace() {
+    let slice = &text[start..end];
+    let mut pos = 0;
+    while pos < slice.len() {
+        let rest = &slice[pos..];
+        let blank = rest
+            .find(|c: char| !c.is_whitespace())
+            .unwrap_or(rest.len());
+        if blank > 0 {
+            let here = out.len();
+            place(start + pos + blank, &|_| here, &mut next);
             pending_space = has_content;
-            record(start + i, out.len(), &mut next);
+            pos += blank;
             continue;
         }
+        let word = rest.find(char::is_whitespace).unwrap_or(rest.len());
         if pending_space {
             out.push(' ');
             pending_space = false;
         }
-        record(start + i, out.len(), &mut next);
-        out.push(c);
+        let (base, from) = (out.len(), start + pos);
+        place(
+            start + pos + word,
+            &|offset| base + offset - from,
+            &mut next,
+        );
+        out.push_str(&rest[..word]);
         has_content = true;
+        pos += word;
     }
-    record(end, out.len(), &mut next);
+    let here = out.len();
+    place(usize::MAX, &|_| here, &mut next);
     if end < text.len() {
         out.push('…');
     }

@@ -277,8 +277,7 @@ impl Tokens {
         let first = self.tokens.len();
         self.fields.push((field, first, false));
         self.cut(text, field);
-        let raw: Vec<Token> = self.tokens.drain(first..).collect();
-        self.refine(text, field, raw);
+        self.refine(text, field, first);
         let joined = self.joined.len();
         self.join_hyphenated(first);
         let (mut long, mut capitalised) = (0usize, 0usize);
@@ -504,35 +503,38 @@ impl Tokens {
         }
     }
 
-    /// Second pass: join dotted acronyms and digit groups, drop possessive
-    /// `'s`, and classify the gap before each word.
-    fn refine(&mut self, text: &str, field: u8, raw: Vec<Token>) {
-        let first = self.tokens.len();
-        let mut i = 0;
-        while i < raw.len() {
-            let t = &raw[i];
-            if self.is_initial(t) {
+    /// Second pass, in place over the words of the field from `first` on:
+    /// join dotted acronyms and digit groups, drop possessive `'s` and
+    /// elided articles, and classify the gap before each word.
+    fn refine(&mut self, text: &str, field: u8, first: usize) {
+        let end = self.tokens.len();
+        // Words kept so far are `first..kept`; never more than read.
+        let mut kept = first;
+        let mut i = first;
+        while i < end {
+            let t = self.tokens[i];
+            if self.is_initial(&t) {
                 let mut j = i;
-                while j + 1 < raw.len()
-                    && self.is_initial(&raw[j + 1])
-                    && gap(text, &raw[j], &raw[j + 1]) == "."
+                while j + 1 < end
+                    && self.is_initial(&self.tokens[j + 1])
+                    && gap(text, &self.tokens[j], &self.tokens[j + 1]) == "."
                 {
                     j += 1;
                 }
                 if j > i {
-                    let letters: String = raw[i..=j]
+                    let letters: String = self.tokens[i..=j]
                         .iter()
                         .map(|t| &self.norm[t.norm.range()])
                         .collect();
                     let start = self.norm.len();
                     self.norm.push_str(&letters);
-                    let mut end = raw[j].orig.end as usize;
-                    if text[end..].starts_with('.') {
-                        end += 1;
+                    let mut last = self.tokens[j].orig.end as usize;
+                    if text[last..].starts_with('.') {
+                        last += 1;
                     }
                     let joined = Token {
                         norm: Span::new(start, self.norm.len()),
-                        orig: Span::new(t.orig.start as usize, end),
+                        orig: Span::new(t.orig.start as usize, last),
                         field,
                         gap_hard: false,
                         hyphen_before: false,
@@ -548,62 +550,57 @@ impl Tokens {
                         },
                         hash: 0,
                     };
-                    self.push_refined(text, first, joined);
+                    self.keep(text, first, &mut kept, joined);
                     i = j + 1;
                     continue;
                 }
             }
-            if let Some(next) = raw.get(i + 1)
-                && self.is_elision(text, t, next)
-            {
+            if i + 1 < end && self.is_elision(text, &t, &self.tokens[i + 1]) {
                 i += 1;
                 continue;
             }
-            let prev = self.tokens[first..].last();
-            if let Some(prev) = prev {
-                let between = gap(text, prev, t);
+            if kept > first {
+                let prev = self.tokens[kept - 1];
+                let between = gap(text, &prev, &t);
                 if t.norm.len() == 1 && &self.norm[t.norm.range()] == "s" && is_apostrophe(between)
                 {
-                    if let Some(prev) = self.tokens.last_mut() {
-                        prev.possessive = true;
-                    }
+                    self.tokens[kept - 1].possessive = true;
                     i += 1;
                     continue;
                 }
-                let prev_word = &self.norm[prev.norm.range()];
-                let word = &self.norm[t.norm.range()];
                 if (between == "," || between == ".")
                     && prev.norm.end + 1 == t.norm.start
-                    && prev_word.ends_with(|c: char| c.is_ascii_digit())
-                    && word.starts_with(|c: char| c.is_ascii_digit())
+                    && self.norm[prev.norm.range()].ends_with(|c: char| c.is_ascii_digit())
+                    && self.norm[t.norm.range()].starts_with(|c: char| c.is_ascii_digit())
                 {
-                    let (norm_end, orig_end, letters) = (t.norm.end, t.orig.end, t.shape.letters);
-                    if let Some(prev) = self.tokens.last_mut() {
-                        prev.norm.end = norm_end;
-                        prev.orig.end = orig_end;
-                        prev.shape.letters = prev.shape.letters.saturating_add(letters);
-                    }
+                    let joined = &mut self.tokens[kept - 1];
+                    joined.norm.end = t.norm.end;
+                    joined.orig.end = t.orig.end;
+                    joined.shape.letters = joined.shape.letters.saturating_add(t.shape.letters);
                     i += 1;
                     continue;
                 }
             }
-            self.push_refined(text, first, *t);
+            self.keep(text, first, &mut kept, t);
             i += 1;
         }
+        self.tokens.truncate(kept);
     }
 
-    fn push_refined(&mut self, text: &str, first: usize, mut t: Token) {
-        (t.gap_hard, t.hyphen_before, t.sentence_start) = match self.tokens[first..].last() {
-            Some(prev) => {
-                let between = gap(text, prev, &t);
-                let hard = gap_is_hard(between);
-                let sentence = hard
-                    && between.contains(['.', '!', '?', ':', ';', '\n', '…', '。', '！', '？']);
-                (hard, is_hyphen(between), sentence)
-            }
-            None => (true, false, true),
+    /// Keeps `t` as word `kept` (of the field starting at `first`), with the
+    /// gap before it classified.
+    fn keep(&mut self, text: &str, first: usize, kept: &mut usize, mut t: Token) {
+        (t.gap_hard, t.hyphen_before, t.sentence_start) = if *kept > first {
+            let between = gap(text, &self.tokens[*kept - 1], &t);
+            let hard = gap_is_hard(between);
+            let sentence =
+                hard && between.contains(['.', '!', '?', ':', ';', '\n', '…', '。', '！', '？']);
+            (hard, is_hyphen(between), sentence)
+        } else {
+            (true, false, true)
         };
-        self.tokens.push(t);
+        self.tokens[*kept] = t;
+        *kept += 1;
     }
 
     /// `t` is an elided word (`l` of `l'ONU`): one of [`ELISIONS`], then an
