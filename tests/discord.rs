@@ -6,17 +6,15 @@
 //! gateway runs for real (`run_until_stopped`) and tests synchronise on
 //! what the fake observed, with time limits, never sleeps.
 
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, time::Duration};
 
 use chrono::Utc;
 use serde_json::{Value, json};
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-use wirewatch::{config::Settings, pipeline::Pipeline, store::Store};
+use wirewatch::{config::Settings, store::Store};
 
 use crate::end_to_end::rss;
 use crate::support::{
-    app::{TestDb, spawn_app, test_settings},
+    app::{Running, TestDb, spawn_app, test_settings},
     discord_api::{
         CHANNEL, DM_CHANNEL, FakeDiscord, Fault, GUILD, MANAGE_CHANNELS, MEMBER_PERMISSIONS,
         OTHER_CHANNEL, Posted, TOKEN,
@@ -55,50 +53,6 @@ fn settings(db: &TestDb, discord: &FakeDiscord, feeds: &FeedServer) -> Settings 
             feeds.url("/world.xml")
         ),
     )
-}
-
-/// A wirewatch running for real in a task.
-struct Running {
-    shutdown: CancellationToken,
-    task: JoinHandle<anyhow::Result<()>>,
-    pipeline: Arc<Pipeline>,
-    store: Store,
-}
-
-impl Running {
-    fn start(app: wirewatch::app::App) -> Running {
-        let pipeline = app.pipeline().clone();
-        let store = app.store().clone();
-        let shutdown = CancellationToken::new();
-        let task = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-        Running {
-            shutdown,
-            task,
-            pipeline,
-            store,
-        }
-    }
-
-    /// Graceful stop, as on SIGTERM.
-    async fn stop(self) {
-        self.shutdown.cancel();
-        tokio::time::timeout(Duration::from_secs(20), self.task)
-            .await
-            .expect("the app stops in time")
-            .expect("the app did not panic")
-            .expect("the app ran without error");
-    }
-
-    /// The process dies: every task is dropped where it is.
-    async fn kill(self) {
-        self.task.abort();
-        let _ = self.task.await;
-    }
-
-    async fn poll_feed(&self) {
-        let feeds = self.store.active_feeds().await.unwrap();
-        self.pipeline.poll(&feeds[0], Utc::now()).await.unwrap();
-    }
 }
 
 /// The feed with the old story, polled once (recorded, no alerts).
