@@ -72,7 +72,8 @@ impl App {
             .context("registering the configured feeds")?;
 
         let mut chats: Vec<Arc<dyn Chat>> = Vec::new();
-        let settings_console_enabled = settings.console.enabled;
+        // A console adapter is only used when the config enables it.
+        let console = console.filter(|_| settings.console.enabled);
         if settings.console.enabled {
             let console_sub = store
                 .ensure_subscription(Platform::Console.as_str(), CONSOLE_CHAT_ID, now)
@@ -140,7 +141,7 @@ impl App {
             store,
             pipeline,
             chats,
-            console: console.filter(|_| settings_console_enabled),
+            console,
             telegram,
             discord,
             digests,
