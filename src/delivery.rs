@@ -204,8 +204,9 @@ impl Delivery {
             Err(SendError::RateLimited(wait)) => {
                 info!(message_id = msg.id, ?wait, "rate limited; waiting");
                 self.metrics.record_rate_limit(chat.platform(), wait);
-                let at =
-                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
+                // Counted from the answer, not from the start of the round.
+                let at = answered(now)
+                    + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(1));
                 self.store
                     .redeliver(
                         msg.id,
@@ -242,8 +243,8 @@ impl Delivery {
                 let wait = retry_delay(msg.attempts + 1);
                 warn!(message_id = msg.id, error = %e, ?wait, "send failed; will retry");
                 self.metrics.record_send_error(chat.platform());
-                let at =
-                    now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(10));
+                let at = answered(now)
+                    + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(10));
                 self.store
                     .redeliver(
                         msg.id,
@@ -343,6 +344,12 @@ enum Delivered {
     Sent(usize),
     Failed,
     HoldChat,
+}
+
+/// When a send's answer came: the clock's time, or the round's `now` if
+/// that is later (a test may run a round in the future).
+fn answered(now: DateTime<Utc>) -> DateTime<Utc> {
+    Utc::now().max(now)
 }
 
 /// Wait before the `attempt`-th retry of a failing send: 5 s doubling,

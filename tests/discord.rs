@@ -12,11 +12,15 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use wirewatch::{config::Settings, store::Store};
 
+use tokio_util::sync::CancellationToken;
+use wirewatch::http::serve;
+
 use crate::end_to_end::rss;
+use crate::stories::{COPY, REWRITE, WIRE};
 use crate::support::{
     app::{Running, TestDb, spawn_app, test_settings},
     discord_api::{
-        CHANNEL, DM_CHANNEL, FakeDiscord, Fault, GUILD, MANAGE_CHANNELS, MEMBER_PERMISSIONS,
+        CHANNEL, Call, DM_CHANNEL, FakeDiscord, Fault, GUILD, MANAGE_CHANNELS, MEMBER_PERMISSIONS,
         OTHER_CHANNEL, Posted, TOKEN,
     },
     feed_server::FeedServer,
@@ -849,4 +853,383 @@ async fn a_refused_feed_add_is_answered_privately_after_the_public_deferral() {
         app.stop().await;
     })
     .await;
+}
+
+/// The calls that created a message in `channel`, in order.
+fn posts_to(discord: &FakeDiscord, channel: u64) -> Vec<Call> {
+    let path = format!("/channels/{channel}/messages");
+    discord
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "POST" && c.path == path)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_429_is_retried_no_sooner_than_its_retry_after_and_the_alert_arrives_once() {
+    within_a_minute(async {
+        let discord = FakeDiscord::start().await;
+        let feeds = FeedServer::start().await;
+        let db = TestDb::new();
+        let t = spawn_app(settings(&db, &discord, &feeds)).await;
+        seeded(&feeds, &t.app).await;
+        watch(&t.app, CHANNEL, RULE).await;
+        // Longer than the one second the adapter used to guess.
+        let retry_after = 1.6;
+        discord.inject(
+            &format!("POST /channels/{CHANNEL}/messages"),
+            Fault::RateLimited {
+                retry_after,
+                global: false,
+            },
+        );
+        feeds.set(
+            "/world.xml",
+            rss(&[NEW_STORY, OLD_STORY]),
+            "application/rss+xml",
+        );
+        poll(&t.app).await;
+        let report = t
+            .app
+            .delivery()
+            .drain(Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!((report.sent, report.failed), (1, 0));
+
+        let posts = posts_to(&discord, CHANNEL);
+        let statuses: Vec<u16> = posts.iter().map(|c| c.status).collect();
+        assert_eq!(statuses, [429, 200], "one refusal, then the retry");
+        let waited = posts[1].at.duration_since(posts[0].at);
+        assert!(
+            waited >= Duration::from_secs_f64(retry_after),
+            "retried after {waited:?}, before the {retry_after} s Discord asked for"
+        );
+        let posted = discord.posted_to(CHANNEL);
+        assert_eq!(posted.len(), 1);
+        assert_eq!(alerts_about(&posted, "Ministers meet"), 1);
+        assert_eq!(t.app.store().pending_count().await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_global_429_on_one_channel_holds_the_other_channels_until_it_passes() {
+    within_a_minute(async {
+        let discord = FakeDiscord::start().await;
+        let feeds = FeedServer::start().await;
+        let db = TestDb::new();
+        let t = spawn_app(settings(&db, &discord, &feeds)).await;
+        seeded(&feeds, &t.app).await;
+        for channel in [CHANNEL, OTHER_CHANNEL] {
+            watch(&t.app, channel, RULE).await;
+        }
+        let retry_after = 1.2;
+        // Whichever channel goes first is told to stop: all of them.
+        discord.inject(
+            "POST /channels/",
+            Fault::RateLimited {
+                retry_after,
+                global: true,
+            },
+        );
+        feeds.set(
+            "/world.xml",
+            rss(&[NEW_STORY, OLD_STORY]),
+            "application/rss+xml",
+        );
+        poll(&t.app).await;
+        let report = t
+            .app
+            .delivery()
+            .drain(Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!((report.sent, report.failed), (2, 0));
+
+        let posts: Vec<Call> = discord
+            .calls()
+            .into_iter()
+            .filter(|c| c.method == "POST" && c.path.starts_with("/channels/"))
+            .collect();
+        assert_eq!(posts[0].status, 429, "{posts:?}");
+        let held = &posts[0];
+        let other = if held.path.contains(&CHANNEL.to_string()) {
+            OTHER_CHANNEL
+        } else {
+            CHANNEL
+        };
+        let to_other = posts_to(&discord, other);
+        assert_eq!(to_other.len(), 1, "never refused, sent once: {to_other:?}");
+        for call in &posts[1..] {
+            assert_eq!(call.status, 200, "{call:?}");
+            let waited = call.at.duration_since(held.at);
+            assert!(
+                waited >= Duration::from_secs_f64(retry_after),
+                "{} {} called {waited:?} after a global {retry_after} s limit",
+                call.method,
+                call.path
+            );
+        }
+        for channel in [CHANNEL, OTHER_CHANNEL] {
+            let posted = discord.posted_to(channel);
+            assert_eq!(alerts_about(&posted, "Ministers meet"), 1, "{channel}");
+        }
+        assert_eq!(t.app.store().pending_count().await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_story_carried_by_three_feeds_gives_one_embed_and_one_edit_naming_the_outlets() {
+    within_a_minute(async {
+        let discord = FakeDiscord::start().await;
+        let feeds = FeedServer::start().await;
+        feeds.set("/a.xml", rss(&[WIRE]), "application/rss+xml");
+        feeds.set("/b.xml", rss(&[COPY]), "application/rss+xml");
+        feeds.set("/c.xml", rss(&[REWRITE]), "application/rss+xml");
+        let mut config = format!(
+            "[discord]\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\nguild_id = \"{GUILD}\"\n[console]\nenabled = false\n",
+            discord.api_url()
+        );
+        for (path, name) in [
+            ("/a.xml", "Wire A"),
+            ("/b.xml", "Outlet B"),
+            ("/c.xml", "Outlet C"),
+        ] {
+            config.push_str(&format!(
+                "[[feeds]]\nurl = \"{}\"\nname = \"{name}\"\nbackfill = \"all\"\nschedule = \"0 0 0 1 1 *\"\n",
+                feeds.url(path)
+            ));
+        }
+        let db = TestDb::new();
+        let t = spawn_app(test_settings(&db, &config)).await;
+        watch(&t.app, CHANNEL, "keyword:UN Security Council").await;
+        let poll_feed = |name: &'static str| {
+            let app = &t.app;
+            async move {
+                let all = app.store().active_feeds().await.unwrap();
+                let feed = all
+                    .iter()
+                    .find(|f| f.name.as_deref() == Some(name))
+                    .expect("feed configured");
+                app.pipeline().poll(feed, Utc::now()).await.unwrap();
+            }
+        };
+        let delivery = t.app.delivery();
+
+        poll_feed("Wire A").await;
+        let report = delivery.drain(Duration::from_secs(30)).await.unwrap();
+        assert_eq!((report.sent, report.failed), (1, 0));
+        let posted = discord.posted_to(CHANNEL);
+        assert_eq!(posted.len(), 1, "one alert");
+        let alert = &posted[0];
+        let embeds = alert.embeds();
+        assert_eq!(embeds.len(), 1, "{embeds:?}");
+        assert_eq!(embeds[0]["title"], json!(WIRE.1));
+        let footer = embeds[0]["footer"]["text"].as_str().unwrap_or("");
+        assert!(!footer.contains("also:"), "{footer}");
+
+        // Both other outlets carry it before the next delivery: one edit
+        // of the alert names both, and nothing new is posted.
+        poll_feed("Outlet B").await;
+        poll_feed("Outlet C").await;
+        let report = delivery.drain(Duration::from_secs(30)).await.unwrap();
+        assert_eq!((report.sent, report.failed), (1, 0), "{report:?}");
+
+        assert_eq!(posts_to(&discord, CHANNEL).len(), 1, "exactly one POST");
+        let patches: Vec<Call> = discord
+            .calls()
+            .into_iter()
+            .filter(|c| c.method == "PATCH")
+            .collect();
+        assert_eq!(patches.len(), 1, "exactly one PATCH: {patches:?}");
+        assert_eq!(
+            patches[0].path,
+            format!("/channels/{CHANNEL}/messages/{}", alert.id),
+            "the alert itself is edited"
+        );
+        assert_eq!(patches[0].status, 200, "{:?}", patches[0].answer);
+        let edits = discord.edits_in(CHANNEL);
+        assert_eq!(edits.len(), 1);
+        assert_eq!(edits[0].id, alert.id);
+        let after = discord.posted_to(CHANNEL);
+        assert_eq!(after.len(), 1);
+        let embeds = after[0].embeds();
+        assert_eq!(embeds.len(), 1, "{embeds:?}");
+        assert_eq!(embeds[0]["title"], json!(WIRE.1));
+        assert_eq!(embeds[0]["url"], alert.embeds()[0]["url"]);
+        let footer = embeds[0]["footer"]["text"].as_str().unwrap_or("");
+        assert!(footer.contains("also: Outlet B, Outlet C"), "{footer}");
+        assert_eq!(
+            edits[0].patch["allowed_mentions"]["parse"],
+            json!([]),
+            "an edit pings no one either"
+        );
+        assert_eq!(t.app.store().pending_count().await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_fake_discord_edits_only_the_bots_own_messages_within_the_limits() {
+    within_a_minute(async {
+        let discord = FakeDiscord::start().await;
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let bot = format!("Bot {TOKEN}");
+        let base = format!("{}/api/v10/channels", discord.api_url());
+        let created: Value = client
+            .post(format!("{base}/{CHANNEL}/messages"))
+            .header("authorization", &bot)
+            .json(&json!({"content": "first", "embeds": [{"title": "t"}]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = created["id"].as_str().unwrap().to_owned();
+        let theirs = discord.post_as(CHANNEL, READER, "a member's words");
+        let patch = |channel: u64, message: &str, body: Value| {
+            client
+                .patch(format!("{base}/{channel}/messages/{message}"))
+                .header("authorization", &bot)
+                .json(&body)
+                .send()
+        };
+        let refused = [
+            (
+                "another user's message",
+                patch(CHANNEL, &theirs.to_string(), json!({"content": "x"})),
+                403,
+                50005,
+            ),
+            (
+                "an unknown message",
+                patch(CHANNEL, "1400000000000009999", json!({"content": "x"})),
+                404,
+                10008,
+            ),
+            (
+                "the message in another channel",
+                patch(OTHER_CHANNEL, &id, json!({"content": "x"})),
+                404,
+                10008,
+            ),
+            (
+                "content over 2000",
+                patch(CHANNEL, &id, json!({"content": "x".repeat(2001)})),
+                400,
+                50035,
+            ),
+            (
+                "a title over 256",
+                patch(
+                    CHANNEL,
+                    &id,
+                    json!({"embeds": [{"title": "t".repeat(257)}]}),
+                ),
+                400,
+                50035,
+            ),
+            (
+                "a field not in the spec",
+                patch(CHANNEL, &id, json!({"content": "x", "ping": "everyone"})),
+                400,
+                50035,
+            ),
+            (
+                "nothing left",
+                patch(CHANNEL, &id, json!({"content": "", "embeds": []})),
+                400,
+                50006,
+            ),
+        ];
+        for (what, call, status, code) in refused {
+            let response = call.await.unwrap();
+            assert_eq!(response.status(), status, "{what}");
+            let answer: Value = response.json().await.unwrap();
+            assert_eq!(answer["code"], code, "{what}: {answer}");
+        }
+        assert!(discord.edits_in(CHANNEL).is_empty(), "nothing was edited");
+
+        // Only the named fields change.
+        let response = patch(CHANNEL, &id, json!({"content": "second"}))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["content"], "second");
+        assert!(answer["edited_timestamp"].is_string(), "{answer}");
+        let message = &discord.posted_to(CHANNEL)[0];
+        assert_eq!(message.content(), "second");
+        assert_eq!(message.embeds().len(), 1, "the embed stays");
+        assert_eq!(discord.edits_in(CHANNEL).len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn readiness_follows_the_discord_gateway_connection() {
+    within_a_minute(async {
+        let discord = FakeDiscord::start().await;
+        let feeds = FeedServer::start().await;
+        let db = TestDb::new();
+        let t = spawn_app(settings(&db, &discord, &feeds)).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let readyz = format!("http://{}/readyz", listener.local_addr().unwrap());
+        let stop_http = CancellationToken::new();
+        tokio::spawn(serve(listener, t.app.http_state(), stop_http.clone()));
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        let ready = || async {
+            let response = client.get(&readyz).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        };
+        let (status, body) = ready().await;
+        assert_eq!(status, 503, "not connected before it ever was: {body}");
+        assert!(body.contains("discord: not connected"), "{body}");
+
+        let app = Running::start(t.app);
+        // Commands are registered after READY, which is when it is connected.
+        discord
+            .wait_until("commands registered", |d| d.registered().is_some())
+            .await;
+        wait_for_readiness(&ready, 200).await;
+
+        discord.gateway_goes_away();
+        let body = wait_for_readiness(&ready, 503).await;
+        assert!(body.contains("discord: not connected"), "{body}");
+        // It stays unready while the gateway refuses every reconnection.
+        discord
+            .wait_until("a refused reconnection", |d| d.refused_connections() > 0)
+            .await;
+        assert_eq!(ready().await.0, 503);
+
+        discord.gateway_comes_back();
+        discord.wait_until("a new session", |d| d.connected()).await;
+        wait_for_readiness(&ready, 200).await;
+        app.stop().await;
+        stop_http.cancel();
+    })
+    .await;
+}
+
+/// Asks `/readyz` until it answers `status` (or fails after 20 s); the body.
+async fn wait_for_readiness<F, Fut>(ready: &F, status: u16) -> String
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = (u16, String)>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (now, body) = ready().await;
+        if now == status {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "/readyz still answers {now}, not {status}: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

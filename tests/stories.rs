@@ -228,7 +228,7 @@ pub(crate) const COPY: (&str, &str, &str) = (
      2728, which was put forward by the council's ten elected members. This article is \
      from a news agency. Follow us for live updates.",
 );
-const REWRITE: (&str, &str, &str) = (
+pub(crate) const REWRITE: (&str, &str, &str) = (
     "story-99",
     "Washington stands aside as UN council calls for Gaza truce",
     "The UN Security Council on Monday adopted a resolution demanding an immediate \

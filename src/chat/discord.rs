@@ -2,21 +2,27 @@
 //! content over REST, and receives slash commands over the gateway.
 //!
 //! This file only translates between serenity and wirewatch's types:
-//! [`Outgoing`] to `POST /channels/{id}/messages` ([`render`] does the
-//! layout), serenity errors to [`SendError`] (the outbox decides what they
-//! mean), and interactions to [`execute`] calls answered through the
-//! interaction callback ([`slash`] defines and translates the commands).
+//! [`Outgoing`] to `POST /channels/{id}/messages`, or to a `PATCH` of a
+//! sent message for an edit ([`render`] does the layout), Discord's
+//! refusals to [`SendError`] (the outbox decides what they mean), and
+//! interactions to [`execute`] calls answered through the interaction
+//! callback ([`slash`] defines and translates the commands).
 //!
 //! Decisions worth knowing:
 //!
-//! - **Rate limits**: against Discord itself, serenity's ratelimiter paces
-//!   the per-route buckets and retries its 429s. Against any other REST
-//!   base (the tests' fake, a proxy) it must be off, since it ignores the
-//!   proxy; then a 429 comes back here, and serenity cannot decode
-//!   Discord's 429 body, so `retry_after` is not available: the 429 is
-//!   handed to the outbox as a conservative wait per channel (1 s, doubling
-//!   with every 429 in a row on that channel, at most 60 s). Nothing is
-//!   dropped.
+//! - **Rate limits**: Discord says how long to wait. Against Discord
+//!   itself, serenity's ratelimiter paces the per-route buckets and waits
+//!   out its 429s. Against any other REST base (the tests' fake, a proxy)
+//!   that ratelimiter must be off, since it ignores the proxy; then the
+//!   calls that carry messages (create, edit) are sent here with the same
+//!   client and their answers read here, because serenity cannot decode
+//!   Discord's 429 body: a 429 becomes [`SendError::RateLimited`] with
+//!   Discord's `retry_after` (or its `Retry-After` /
+//!   `X-RateLimit-Reset-After` header). The adapter also remembers the
+//!   instant until which a channel, or every channel after a global 429,
+//!   is held, and answers `RateLimited` with what remains without calling
+//!   Discord, so a retry scheduled a little early (the outbox counts from
+//!   the start of its round) never reaches it. Nothing is dropped.
 //! - **Bursts**: several alerts pending for one channel go out as one
 //!   message with an embed each (up to 10 and 6000 characters).
 //! - **Nothing pings**: every message carries `allowed_mentions` with an
@@ -43,6 +49,7 @@ use std::{
 
 use async_trait::async_trait;
 use chrono::Utc;
+use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
 use serenity::{
     all::{
@@ -50,12 +57,13 @@ use serenity::{
         CreateAutocompleteResponse, CreateEmbed, CreateEmbedFooter, CreateInteractionResponse,
         CreateInteractionResponseFollowup, CreateInteractionResponseMessage, CreateMessage,
         EditInteractionResponse, EditMessage, EventHandler, GatewayIntents, GuildId, Http,
-        HttpBuilder, Interaction, MessageId, Ready, ResolvedOption, ResolvedValue, ResumedEvent,
-        Timestamp,
+        HttpBuilder, Interaction, Message, MessageId, Ready, ResolvedOption, ResolvedValue,
+        ResumedEvent, Timestamp,
     },
-    gateway::{ConnectionStage, ShardStageUpdateEvent},
-    http::HttpError,
+    gateway::{ConnectionStage, ShardManager, ShardStageUpdateEvent},
+    http::{ErrorResponse, HttpError, LightMethod, Request, Route},
 };
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
@@ -72,8 +80,12 @@ use crate::{
 
 /// Time limit of every REST call.
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
-/// Longest wait handed to the outbox for a 429 in a row.
-const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(60);
+/// Longest wait taken from a 429; more is read as a broken answer.
+const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(3600);
+/// The wait for a 429 that states none (not Discord's shape: a proxy's).
+const UNSTATED_RATE_LIMIT_WAIT: Duration = Duration::from_secs(1);
+/// Channels remembered as held at most; expired holds go first.
+const MAX_HELD_CHANNELS: usize = 1000;
 /// Longest wait between attempts to (re)start the gateway client.
 const MAX_GATEWAY_BACKOFF: Duration = Duration::from_secs(60);
 /// Most suggestions Discord shows for an autocompleted option.
@@ -91,12 +103,18 @@ pub struct DiscordChat {
 struct Inner {
     /// Sends (the adapter's own client, so the gateway's never waits on it).
     http: Http,
+    /// The reqwest client inside `http`, for the calls whose answers are
+    /// read here (see the module's note on rate limits).
+    client: reqwest::Client,
     settings: DiscordSettings,
     token: SecretString,
-    /// Whether the gateway is connected right now.
+    /// The gateway client's shards while it runs: serenity keeps each
+    /// shard runner's stage there, and drops a runner that restarts.
+    shards: Mutex<Option<Arc<ShardManager>>>,
+    /// Readiness as last read from the shards (for when their lock is busy).
     connected: AtomicBool,
-    /// 429s in a row, by channel.
-    rate_limited: Mutex<HashMap<u64, u32>>,
+    /// Until when Discord said not to call it again.
+    holds: Mutex<Holds>,
     /// Parts already sent of messages that needed several, by channel and
     /// content, so that a retry after a failure goes on where it stopped.
     parts_sent: Mutex<HashMap<(u64, u64), usize>>,
@@ -118,13 +136,16 @@ impl DiscordChat {
     /// is made until it sends or receives.
     pub fn new(settings: &DiscordSettings) -> anyhow::Result<Self> {
         let token = settings.token.expose_secret().trim().to_owned();
+        let (http, client) = build_http(settings, &token)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                http: build_http(settings, &token)?,
+                http,
+                client,
                 settings: settings.clone(),
                 token: SecretString::from(token),
+                shards: Mutex::new(None),
                 connected: AtomicBool::new(false),
-                rate_limited: Mutex::new(HashMap::new()),
+                holds: Mutex::new(Holds::default()),
                 parts_sent: Mutex::new(HashMap::new()),
             }),
         })
@@ -147,7 +168,7 @@ impl DiscordChat {
             };
             let token = self.inner.token.expose_secret().to_owned();
             let built = match build_http(&self.inner.settings, &token) {
-                Ok(http) => {
+                Ok((http, _)) => {
                     ClientBuilder::new_with_http(http, INTENTS)
                         .event_handler(handler)
                         .await
@@ -160,6 +181,7 @@ impl DiscordChat {
             let outcome = match built {
                 Ok(mut client) => {
                     let shards = client.shard_manager.clone();
+                    self.inner.watch_shards(Some(Arc::clone(&shards)));
                     tokio::select! {
                         () = shutdown.cancelled() => {
                             shards.shutdown_all().await;
@@ -170,7 +192,7 @@ impl DiscordChat {
                 }
                 Err(e) => Err(e),
             };
-            self.inner.connected.store(false, Ordering::Relaxed);
+            self.inner.watch_shards(None);
             failures += 1;
             let wait = Duration::from_secs(1)
                 .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1).min(10)))
@@ -186,15 +208,16 @@ impl DiscordChat {
                 () = tokio::time::sleep(wait) => {}
             }
         }
-        self.inner.connected.store(false, Ordering::Relaxed);
+        self.inner.watch_shards(None);
         info!("discord receiving stopped");
     }
 }
 
-/// A serenity REST client for `settings`: with a timeout, and pointed at
-/// `api_url` (with serenity's own ratelimiter off, since it would ignore
-/// the proxy) when that is not Discord's.
-fn build_http(settings: &DiscordSettings, token: &str) -> anyhow::Result<Http> {
+/// A serenity REST client for `settings`, and the reqwest client inside
+/// it: with a timeout, and pointed at `api_url` (with serenity's own
+/// ratelimiter off, since it would ignore the proxy) when that is not
+/// Discord's.
+fn build_http(settings: &DiscordSettings, token: &str) -> anyhow::Result<(Http, reqwest::Client)> {
     let api_url = &settings.api_url;
     let loopback = match api_url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -215,52 +238,196 @@ fn build_http(settings: &DiscordSettings, token: &str) -> anyhow::Result<Http> {
     let client = builder.build()?;
     let base = api_url.as_str().trim_end_matches('/').to_owned();
     let mut http = HttpBuilder::new(token)
-        .client(client)
+        .client(client.clone())
         .default_allowed_mentions(CreateAllowedMentions::new());
     if base != "https://discord.com" {
         http = http.proxy(base).ratelimiter_disabled(true);
     }
-    Ok(http.build())
+    Ok((http.build(), client))
 }
 
-/// serenity's status code of a failed request, with Discord's error code
-/// and message.
-fn failed_request(e: &serenity::Error) -> Option<(u16, isize, &str)> {
-    match e {
-        serenity::Error::Http(HttpError::UnsuccessfulRequest(r)) => Some((
-            r.status_code.as_u16(),
-            r.error.code,
-            r.error.message.as_str(),
-        )),
-        _ => None,
+/// A 429's instructions.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct RateLimit {
+    /// How long to wait before calling again.
+    wait: Duration,
+    /// Whether every route is held, not only the one called.
+    global: bool,
+}
+
+/// A REST call Discord refused, with what its answer said.
+#[derive(Debug, Clone, PartialEq)]
+struct Refusal {
+    status: u16,
+    /// Discord's JSON error code (0 when the body had none).
+    code: i64,
+    /// Discord's error message (the status's reason when it gave none).
+    message: String,
+    /// For a 429: what to wait.
+    rate_limit: Option<RateLimit>,
+}
+
+/// The fields of Discord's error bodies (a 429's, or `{code, message}`).
+#[derive(Debug, Default, serde::Deserialize)]
+struct ErrorBody {
+    code: Option<i64>,
+    message: Option<String>,
+    /// Seconds, with a fraction.
+    retry_after: Option<f64>,
+    global: Option<bool>,
+}
+
+impl Refusal {
+    /// Reads a failed answer from its status, headers and body.
+    fn read(status: u16, headers: &HeaderMap, body: &[u8]) -> Refusal {
+        let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
+        let rate_limit = (status == 429).then(|| rate_limit(&parsed, headers));
+        Refusal {
+            status,
+            code: parsed.code.unwrap_or(0),
+            message: parsed.message.unwrap_or_else(|| reason(status)),
+            rate_limit,
+        }
+    }
+
+    /// serenity's account of a failed call (its ratelimiter was on, so a
+    /// 429 reaching this far has already been waited out once).
+    fn from_serenity(r: &ErrorResponse) -> Refusal {
+        let status = r.status_code.as_u16();
+        Refusal {
+            status,
+            code: r.error.code as i64,
+            message: r.error.message.clone(),
+            rate_limit: (status == 429).then_some(RateLimit {
+                wait: UNSTATED_RATE_LIMIT_WAIT,
+                global: false,
+            }),
+        }
+    }
+
+    /// What the refusal means for the outbox.
+    fn send_error(&self) -> SendError {
+        let Refusal {
+            status,
+            code,
+            message,
+            ..
+        } = self;
+        match (status, self.rate_limit) {
+            (429, limit) => {
+                SendError::RateLimited(limit.map_or(UNSTATED_RATE_LIMIT_WAIT, |l| l.wait))
+            }
+            (403 | 404, _) => SendError::ChatGone(format!("{status} (code {code}): {message}")),
+            (401, _) => SendError::Unexpected(anyhow::anyhow!(
+                "discord refused the bot token (discord.token)"
+            )),
+            (400..=499, _) => SendError::Rejected(format!("{status} (code {code}): {message}")),
+            _ => SendError::Unexpected(anyhow::anyhow!(
+                "discord answered {status} (code {code}): {message}"
+            )),
+        }
     }
 }
 
-/// What a failed REST call means for the outbox: `failure` is
-/// [`failed_request`] of the error, `rate_limit_wait` the wait to hand
-/// back for a 429, `describe` the error's text for anything else.
-fn send_error(
-    failure: Option<(u16, isize, &str)>,
-    rate_limit_wait: Duration,
-    describe: impl FnOnce() -> String,
-) -> SendError {
-    match failure {
-        Some((429, _, _)) => SendError::RateLimited(rate_limit_wait),
-        Some((status @ (403 | 404), code, message)) => {
-            SendError::ChatGone(format!("{status} (code {code}): {message}"))
+fn reason(status: u16) -> String {
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("no reason given")
+        .to_owned()
+}
+
+/// A 429's wait: the body's `retry_after`, else the `Retry-After` header,
+/// else `X-RateLimit-Reset-After`; global if the body or the headers say
+/// so.
+fn rate_limit(body: &ErrorBody, headers: &HeaderMap) -> RateLimit {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let seconds = |s: f64| {
+        (s.is_finite() && s >= 0.0)
+            .then(|| Duration::from_secs_f64(s.min(MAX_RATE_LIMIT_WAIT.as_secs_f64())))
+    };
+    let wait = body
+        .retry_after
+        .and_then(seconds)
+        .or_else(|| {
+            ["retry-after", "x-ratelimit-reset-after"]
+                .into_iter()
+                .find_map(|h| header(h)?.trim().parse::<f64>().ok().and_then(seconds))
+        })
+        .unwrap_or(UNSTATED_RATE_LIMIT_WAIT);
+    let global = body.global == Some(true)
+        || header("x-ratelimit-global").is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        || header("x-ratelimit-scope") == Some("global");
+    RateLimit { wait, global }
+}
+
+/// Until when Discord said not to call it: every channel, and single ones.
+#[derive(Debug, Default)]
+struct Holds {
+    global: Option<Instant>,
+    channels: HashMap<u64, Instant>,
+}
+
+impl Holds {
+    /// How long `channel` must still wait at `now`, if at all.
+    fn remaining(&self, channel: u64, now: Instant) -> Option<Duration> {
+        let until = self
+            .global
+            .into_iter()
+            .chain(self.channels.get(&channel).copied())
+            .max()?;
+        (until > now).then(|| until - now)
+    }
+
+    /// Remembers a 429 on `channel` received at `now`.
+    fn hold(&mut self, channel: u64, limit: RateLimit, now: Instant) {
+        let until = now + limit.wait;
+        if limit.global {
+            self.global = Some(self.global.map_or(until, |g| g.max(until)));
+            return;
         }
-        Some((401, _, _)) => SendError::Unexpected(anyhow::anyhow!(
-            "discord refused the bot token (discord.token)"
-        )),
-        Some((status @ 400..=499, code, message)) => {
-            SendError::Rejected(format!("{status} (code {code}): {message}"))
+        if self.channels.len() >= MAX_HELD_CHANNELS {
+            self.channels.retain(|_, t| *t > now);
         }
-        Some((status, _, _)) => SendError::Unexpected(anyhow::anyhow!("discord answered {status}")),
-        None => SendError::Unexpected(anyhow::anyhow!("discord: {}", describe())),
+        if self.channels.len() < MAX_HELD_CHANNELS {
+            let t = self.channels.entry(channel).or_insert(until);
+            *t = (*t).max(until);
+        }
     }
 }
 
 impl Inner {
+    /// Starts (or, with `None`, stops) reading readiness from `shards`.
+    fn watch_shards(&self, shards: Option<Arc<ShardManager>>) {
+        *self.shards.lock().unwrap_or_else(|p| p.into_inner()) = shards;
+        self.gateway_connected();
+    }
+
+    /// Whether every shard of the gateway client is connected (READY or
+    /// RESUMED, and not restarting) right now.
+    fn gateway_connected(&self) -> bool {
+        let shards = self
+            .shards
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(shards) = shards else {
+            self.connected.store(false, Ordering::Relaxed);
+            return false;
+        };
+        // Held only for a moment while a runner reports; a busy lock
+        // answers with the last reading rather than waiting.
+        let Ok(runners) = shards.runners.try_lock() else {
+            return self.connected.load(Ordering::Relaxed);
+        };
+        let connected = !runners.is_empty()
+            && runners
+                .values()
+                .all(|r| r.stage == ConnectionStage::Connected);
+        self.connected.store(connected, Ordering::Relaxed);
+        connected
+    }
+
     /// Error text with the token cut out.
     fn redact(&self, error: &dyn fmt::Display) -> String {
         let token = self.token.expose_secret();
@@ -272,29 +439,59 @@ impl Inner {
         }
     }
 
-    /// The wait for a 429 on `channel`, escalating while they come in a row.
-    fn next_rate_limit_wait(&self, channel: u64) -> Duration {
-        let mut map = self.rate_limited.lock().unwrap_or_else(|p| p.into_inner());
-        let n = map.entry(channel).or_insert(0);
-        *n += 1;
-        Duration::from_secs(1)
-            .saturating_mul(2u32.saturating_pow((*n - 1).min(10)))
-            .min(MAX_RATE_LIMIT_WAIT)
-    }
-
-    fn map_error(&self, channel: u64, e: &serenity::Error) -> SendError {
-        let wait = match failed_request(e) {
-            Some((429, _, _)) => self.next_rate_limit_wait(channel),
-            _ => Duration::ZERO,
-        };
-        send_error(failed_request(e), wait, || self.redact(e))
-    }
-
-    fn sent_ok(&self, channel: u64) {
-        self.rate_limited
+    /// Makes one REST call that answers with a message (create, edit)
+    /// for `channel`, unless Discord said to wait; returns the message's
+    /// id.
+    async fn call(&self, channel: u64, request: Request<'_>) -> Result<String, SendError> {
+        let remaining = self
+            .holds
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&channel);
+            .remaining(channel, Instant::now());
+        if let Some(wait) = remaining {
+            return Err(SendError::RateLimited(wait));
+        }
+        let unexpected = |e: &dyn fmt::Display| {
+            SendError::Unexpected(anyhow::anyhow!("discord: {}", self.redact(e)))
+        };
+        let answer = if self.http.ratelimiter.is_some() {
+            match self.http.request(request).await {
+                Ok(response) => Ok(response.bytes().await.map_err(|e| unexpected(&e))?),
+                Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(r))) => {
+                    Err(Refusal::from_serenity(&r))
+                }
+                Err(e) => return Err(unexpected(&e)),
+            }
+        } else {
+            let response = request
+                .build(&self.client, self.http.token(), self.http.proxy.as_deref())
+                .map_err(|e| unexpected(&e))?
+                .send()
+                .await
+                .map_err(|e| unexpected(&e))?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await.map_err(|e| unexpected(&e))?;
+            if status.is_success() {
+                Ok(body)
+            } else {
+                Err(Refusal::read(status.as_u16(), &headers, &body))
+            }
+        };
+        match answer {
+            Ok(body) => message_id(&body),
+            Err(refusal) => {
+                if let Some(limit) = refusal.rate_limit {
+                    debug!(channel_id = channel, wait = ?limit.wait, global = limit.global, "discord rate limit");
+                    self.holds.lock().unwrap_or_else(|p| p.into_inner()).hold(
+                        channel,
+                        limit,
+                        Instant::now(),
+                    );
+                }
+                Err(refusal.send_error())
+            }
+        }
     }
 
     /// Sends the parts of one message in order, resuming after the last
@@ -320,19 +517,14 @@ impl Inner {
             .unwrap_or(0);
         let mut last = None;
         for (i, part) in parts.iter().enumerate().skip(start) {
-            let result = ChannelId::new(channel)
-                .send_message(&self.http, create_message(part))
-                .await;
+            let result = self.call(channel, post_message(channel, part)?).await;
             let mut sent = self.parts_sent.lock().unwrap_or_else(|p| p.into_inner());
             match result {
-                Ok(message) => {
-                    last = Some(message.id.to_string());
+                Ok(id) => {
+                    last = Some(id);
                     sent.insert(key, i + 1);
-                    drop(sent);
-                    self.sent_ok(channel);
                 }
-                Err(e) => {
-                    let mapped = self.map_error(channel, &e);
+                Err(mapped) => {
                     if !matches!(mapped, SendError::RateLimited(_) | SendError::Unexpected(_)) {
                         sent.remove(&key); // not retried as such
                     }
@@ -375,6 +567,62 @@ fn embed_builder(embed: &render::Embed) -> CreateEmbed {
     b
 }
 
+/// The id of the message in a successful answer. An answer that is not a
+/// message Discord's way still counts as sent when it has an id: sending
+/// the alert again would be worse.
+fn message_id(body: &[u8]) -> Result<String, SendError> {
+    match serde_json::from_slice::<Message>(body) {
+        Ok(message) => Ok(message.id.to_string()),
+        Err(e) => {
+            let id = serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v["id"].as_str().map(str::to_owned));
+            match id {
+                Some(id) => {
+                    warn!(error = %e, "discord's message did not decode; its id did");
+                    Ok(id)
+                }
+                None => Err(SendError::Unexpected(anyhow::anyhow!(
+                    "discord's answer is not a message: {e}"
+                ))),
+            }
+        }
+    }
+}
+
+/// A JSON body for a REST call.
+fn json_body(value: &impl serde::Serialize) -> Result<Option<Vec<u8>>, SendError> {
+    serde_json::to_vec(value)
+        .map(Some)
+        .map_err(|e| SendError::Unexpected(anyhow::anyhow!("cannot write a discord body: {e}")))
+}
+
+/// `POST /channels/{channel}/messages` with `part`.
+fn post_message(channel: u64, part: &DiscordMessage) -> Result<Request<'static>, SendError> {
+    let route = Route::ChannelMessages {
+        channel_id: ChannelId::new(channel),
+    };
+    Ok(Request::new(route, LightMethod::Post).body(json_body(&create_message(part))?))
+}
+
+/// `PATCH /channels/{channel}/messages/{message}` to read `part` now.
+fn patch_message(
+    channel: u64,
+    message: u64,
+    part: &DiscordMessage,
+) -> Result<Request<'static>, SendError> {
+    // Every field is written, so nothing of the old message survives.
+    let edit = EditMessage::new()
+        .content(part.content.clone())
+        .embeds(part.embeds.iter().map(embed_builder).collect())
+        .allowed_mentions(CreateAllowedMentions::new());
+    let route = Route::ChannelMessage {
+        channel_id: ChannelId::new(channel),
+        message_id: MessageId::new(message.max(1)),
+    };
+    Ok(Request::new(route, LightMethod::Patch).body(json_body(&edit)?))
+}
+
 fn create_message(part: &DiscordMessage) -> CreateMessage {
     let mut m = CreateMessage::new().allowed_mentions(CreateAllowedMentions::new());
     if !part.content.is_empty() {
@@ -401,7 +649,7 @@ impl Chat for DiscordChat {
     }
 
     fn is_connected(&self) -> bool {
-        self.inner.connected.load(Ordering::Relaxed)
+        self.inner.gateway_connected()
     }
 
     async fn send(&self, to: &ChatTarget, msg: &Outgoing) -> Result<Sent, SendError> {
@@ -447,24 +695,11 @@ impl Chat for DiscordChat {
                 "only a one-part message can replace a sent one".to_owned(),
             ));
         };
-        let mut edit = EditMessage::new()
-            .content(part.content.clone())
-            .allowed_mentions(CreateAllowedMentions::new());
-        if !part.embeds.is_empty() {
-            edit = edit.embeds(part.embeds.iter().map(embed_builder).collect());
-        }
-        match ChannelId::new(channel)
-            .edit_message(&self.inner.http, MessageId::new(id.max(1)), edit)
-            .await
-        {
-            Ok(m) => {
-                self.inner.sent_ok(channel);
-                Ok(Sent {
-                    message_id: Some(m.id.to_string()),
-                })
-            }
-            Err(e) => Err(self.inner.map_error(channel, &e)),
-        }
+        let request = patch_message(channel, id, part)?;
+        let id = self.inner.call(channel, request).await?;
+        Ok(Sent {
+            message_id: Some(id),
+        })
     }
 }
 
@@ -477,7 +712,6 @@ struct Handler {
 #[serenity::async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
-        self.inner.connected.store(true, Ordering::Relaxed);
         info!(bot = %ready.user.name, guilds = ready.guilds.len(), "discord gateway ready");
         let definitions =
             slash::definitions(self.inner.settings.group_rules == GroupRules::Members);
@@ -499,13 +733,13 @@ impl EventHandler for Handler {
     }
 
     async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
-        self.inner.connected.store(true, Ordering::Relaxed);
         info!("discord gateway session resumed");
     }
 
+    // Readiness is not kept from these events: serenity runs each handler
+    // in a task of its own, so they may land out of order, and a lost
+    // connection that fails to resume restarts the shard without one.
     async fn shard_stage_update(&self, _ctx: Context, event: ShardStageUpdateEvent) {
-        let connected = event.new == ConnectionStage::Connected;
-        self.inner.connected.store(connected, Ordering::Relaxed);
         debug!(stage = %event.new, "discord shard stage");
     }
 
@@ -738,25 +972,189 @@ pub const INTENTS: GatewayIntents = GatewayIntents::GUILDS;
 #[cfg(test)]
 mod tests {
     use super::*;
-    fn map(status: u16, code: isize) -> SendError {
-        send_error(Some((status, code, "x")), Duration::from_secs(3), || {
-            "network".to_owned()
-        })
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    fn map(status: u16, body: &str) -> SendError {
+        Refusal::read(status, &HeaderMap::new(), body.as_bytes()).send_error()
     }
 
     #[test]
     fn rest_errors_map_to_what_the_outbox_should_do() {
-        assert!(matches!(map(429, -1), SendError::RateLimited(d) if d == Duration::from_secs(3)));
-        assert!(matches!(map(403, 50001), SendError::ChatGone(_)));
-        assert!(matches!(map(404, 10003), SendError::ChatGone(_)));
-        assert!(matches!(map(400, 50035), SendError::Rejected(_)));
-        assert!(matches!(map(500, 0), SendError::Unexpected(_)));
-        assert!(matches!(map(502, 0), SendError::Unexpected(_)));
-        assert!(matches!(map(401, 0), SendError::Unexpected(_)));
+        let error = |code: u64| format!(r#"{{"code": {code}, "message": "x"}}"#);
+        assert!(matches!(map(403, &error(50001)), SendError::ChatGone(r) if r.contains("50001")));
+        assert!(matches!(map(404, &error(10003)), SendError::ChatGone(_)));
+        assert!(matches!(map(400, &error(50035)), SendError::Rejected(r) if r.contains("50035")));
+        assert!(matches!(map(500, ""), SendError::Unexpected(_)));
         assert!(matches!(
-            send_error(None, Duration::ZERO, || "reset".to_owned()),
+            map(502, "<html>bad gateway</html>"),
             SendError::Unexpected(_)
         ));
+        assert!(matches!(map(401, &error(0)), SendError::Unexpected(_)));
+        let gone = map(404, "not json");
+        assert!(
+            matches!(&gone, SendError::ChatGone(r) if r.contains("Not Found")),
+            "{gone:?}"
+        );
+    }
+
+    #[test]
+    fn a_429_waits_what_its_body_says() {
+        let refusal = Refusal::read(
+            429,
+            &headers(&[("retry-after", "1"), ("x-ratelimit-reset-after", "0.9")]),
+            br#"{"message": "You are being rate limited.", "retry_after": 0.412, "global": false}"#,
+        );
+        assert_eq!(
+            refusal.rate_limit,
+            Some(RateLimit {
+                wait: Duration::from_millis(412),
+                global: false
+            })
+        );
+        assert!(
+            matches!(refusal.send_error(), SendError::RateLimited(d) if d == Duration::from_millis(412))
+        );
+    }
+
+    #[test]
+    fn a_429_without_a_body_waits_what_its_headers_say() {
+        let limit = |pairs: &[(&'static str, &str)]| {
+            Refusal::read(429, &headers(pairs), b"").rate_limit.unwrap()
+        };
+        assert_eq!(limit(&[("retry-after", "3")]).wait, Duration::from_secs(3));
+        assert_eq!(
+            limit(&[("x-ratelimit-reset-after", "2.5")]).wait,
+            Duration::from_millis(2500)
+        );
+        assert_eq!(
+            limit(&[("retry-after", "7"), ("x-ratelimit-reset-after", "6.2")]).wait,
+            Duration::from_secs(7),
+            "Retry-After is about this 429; the bucket's reset may not be"
+        );
+        assert_eq!(limit(&[]).wait, UNSTATED_RATE_LIMIT_WAIT);
+        assert_eq!(
+            limit(&[("retry-after", "soon")]).wait,
+            UNSTATED_RATE_LIMIT_WAIT
+        );
+        assert_eq!(
+            limit(&[("retry-after", "-4")]).wait,
+            UNSTATED_RATE_LIMIT_WAIT
+        );
+        assert_eq!(
+            limit(&[("retry-after", "999999")]).wait,
+            MAX_RATE_LIMIT_WAIT
+        );
+        assert!(!limit(&[("retry-after", "3")]).global);
+    }
+
+    #[test]
+    fn a_global_429_is_read_from_the_body_or_the_headers() {
+        let global = |pairs: &[(&'static str, &str)], body: &str| {
+            Refusal::read(429, &headers(pairs), body.as_bytes())
+                .rate_limit
+                .unwrap()
+                .global
+        };
+        assert!(global(
+            &[],
+            r#"{"message": "m", "retry_after": 1.5, "global": true, "code": 0}"#
+        ));
+        assert!(global(
+            &[("retry-after", "2"), ("x-ratelimit-global", "true")],
+            ""
+        ));
+        assert!(global(
+            &[("retry-after", "2"), ("x-ratelimit-scope", "global")],
+            ""
+        ));
+        assert!(!global(
+            &[("x-ratelimit-scope", "user")],
+            r#"{"retry_after": 1, "global": false}"#
+        ));
+    }
+
+    #[test]
+    fn a_hold_covers_its_channel_or_after_a_global_429_every_channel() {
+        let now = Instant::now();
+        let mut holds = Holds::default();
+        let route = RateLimit {
+            wait: Duration::from_secs(2),
+            global: false,
+        };
+        holds.hold(1, route, now);
+        assert_eq!(holds.remaining(1, now), Some(Duration::from_secs(2)));
+        assert_eq!(holds.remaining(2, now), None, "another channel is free");
+        assert_eq!(holds.remaining(1, now + Duration::from_secs(2)), None);
+        let global = RateLimit {
+            wait: Duration::from_secs(5),
+            global: true,
+        };
+        holds.hold(1, global, now);
+        assert_eq!(
+            holds.remaining(2, now + Duration::from_secs(1)),
+            Some(Duration::from_secs(4))
+        );
+        assert_eq!(holds.remaining(1, now), Some(Duration::from_secs(5)));
+        assert_eq!(holds.remaining(3, now + Duration::from_secs(5)), None);
+    }
+
+    #[test]
+    fn creates_and_edits_are_discords_json_on_discords_routes() {
+        let part = DiscordMessage {
+            content: String::new(),
+            embeds: vec![render::Embed {
+                title: "Ministers meet".to_owned(),
+                description: "The **UN Security Council** met.".to_owned(),
+                url: Some("https://news.example/1".to_owned()),
+                colour: 0x3366cc,
+                fields: vec![("keyword".to_owned(), "UN Security Council".to_owned())],
+                footer: "Loopback News".to_owned(),
+                timestamp: Some("2026-11-27T12:00:00Z".to_owned()),
+            }],
+        };
+        let body = |r: &Request<'_>| -> serde_json::Value {
+            serde_json::from_slice(r.body_ref().expect("a JSON body")).unwrap()
+        };
+        let post = post_message(5, &part).unwrap();
+        assert_eq!(*post.method_ref(), LightMethod::Post);
+        assert_eq!(
+            post.route_ref().path(),
+            "https://discord.com/api/v10/channels/5/messages"
+        );
+        let created = body(&post);
+        assert!(created.get("content").is_none(), "{created}");
+        assert_eq!(created["allowed_mentions"]["parse"], serde_json::json!([]));
+        assert_eq!(created["tts"], false);
+        let embed = &created["embeds"][0];
+        assert_eq!(embed["title"], "Ministers meet");
+        assert_eq!(embed["url"], "https://news.example/1");
+        assert_eq!(embed["color"], 0x3366cc, "Discord's spelling: {embed}");
+        assert_eq!(embed["footer"]["text"], "Loopback News");
+        assert_eq!(embed["fields"][0]["inline"], false);
+        assert!(
+            embed["timestamp"]
+                .as_str()
+                .unwrap()
+                .starts_with("2026-11-27T12:00:00")
+        );
+
+        let patch = patch_message(5, 7, &part).unwrap();
+        assert_eq!(*patch.method_ref(), LightMethod::Patch);
+        assert_eq!(
+            patch.route_ref().path(),
+            "https://discord.com/api/v10/channels/5/messages/7"
+        );
+        let edited = body(&patch);
+        assert_eq!(edited["content"], "", "the old content is cleared");
+        assert_eq!(edited["embeds"], created["embeds"]);
+        assert_eq!(edited["allowed_mentions"]["parse"], serde_json::json!([]));
     }
 
     #[test]
@@ -772,21 +1170,5 @@ mod tests {
         assert!(!debug.contains("SECRET"), "{debug}");
         let text = chat.inner.redact(&"Bot MTIz.SECRET-TOKEN.abc refused");
         assert!(!text.contains("SECRET"), "{text}");
-    }
-
-    #[test]
-    fn rate_limit_waits_escalate_per_channel_and_reset_after_a_send() {
-        let settings = DiscordSettings {
-            token: SecretString::from("t".to_owned()),
-            ..DiscordSettings::default()
-        };
-        let chat = DiscordChat::new(&settings).unwrap();
-        let waits: Vec<u64> = (0..3)
-            .map(|_| chat.inner.next_rate_limit_wait(1).as_secs())
-            .collect();
-        assert_eq!(waits, [1, 2, 4]);
-        assert_eq!(chat.inner.next_rate_limit_wait(2).as_secs(), 1);
-        chat.inner.sent_ok(1);
-        assert_eq!(chat.inner.next_rate_limit_wait(1).as_secs(), 1);
     }
 }

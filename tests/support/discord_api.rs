@@ -15,9 +15,14 @@
 //! RESUME → RESUMED with the dispatches missed while disconnected, and
 //! INTERACTION_CREATE dispatches with complete payloads.
 //!
+//! Messages are created (`POST /channels/{id}/messages`) and edited
+//! (`PATCH /channels/{id}/messages/{id}`: only the bot's own messages, and
+//! only the fields the edit names change, as on Discord).
+//!
 //! Faults are injected per route: 429 (Discord's body with `retry_after`
 //! and `global`, plus `Retry-After` and `X-RateLimit-*` headers), 403
-//! Missing Access, 404 Unknown Channel, 500, a hang; and gateway drops.
+//! Missing Access, 404 Unknown Channel, 500, a hang; and gateway drops, or
+//! the gateway going away altogether until it comes back.
 
 // Each test uses a different part of this API.
 #![allow(dead_code)]
@@ -97,6 +102,8 @@ pub struct Call {
     pub status: u16,
     /// The answer's body (what was wrong, for refusals).
     pub answer: Value,
+    /// When the fake received it.
+    pub at: Instant,
 }
 
 /// A channel message the fake accepted.
@@ -107,6 +114,23 @@ pub struct Posted {
     /// The channel.
     pub channel_id: u64,
     /// The body as posted (after any edits).
+    pub body: Value,
+    /// When the fake accepted it.
+    pub at: Instant,
+    /// Who wrote it ([`APP_ID`]: the bot).
+    pub author: u64,
+}
+
+/// An edit of a channel message the fake accepted.
+#[derive(Debug, Clone)]
+pub struct Edited {
+    /// The message's id.
+    pub id: u64,
+    /// Its channel.
+    pub channel_id: u64,
+    /// The PATCH body as sent.
+    pub patch: Value,
+    /// The whole message after the edit.
     pub body: Value,
     /// When the fake accepted it.
     pub at: Instant,
@@ -152,6 +176,7 @@ enum GatewayCommand {
 struct FakeState {
     calls: Vec<Call>,
     posted: Vec<Posted>,
+    edits: Vec<Edited>,
     answers: Vec<Answer>,
     /// Registered commands: (guild, the bulk body).
     commands: Vec<(Option<u64>, Value)>,
@@ -169,6 +194,10 @@ struct FakeState {
     backlog: Vec<Value>,
     connection: Option<mpsc::UnboundedSender<GatewayCommand>>,
     gateway_url: String,
+    /// The gateway refuses every connection while set.
+    gateway_away: bool,
+    /// Connections refused so.
+    refused: usize,
 }
 
 struct Shared {
@@ -228,6 +257,17 @@ impl FakeDiscord {
         let gw_shared = Arc::clone(&shared);
         let gateway_task = tokio::spawn(async move {
             while let Ok((stream, _)) = gateway.accept().await {
+                let away = {
+                    let mut s = gw_shared.lock();
+                    s.refused += usize::from(s.gateway_away);
+                    s.gateway_away
+                };
+                if away {
+                    // Gone: the connection closes before the handshake.
+                    drop(stream);
+                    gw_shared.changed();
+                    continue;
+                }
                 tokio::spawn(serve_gateway(stream, Arc::clone(&gw_shared)));
             }
         });
@@ -310,6 +350,51 @@ impl FakeDiscord {
         if let Some(conn) = self.state().connection.take() {
             let _ = conn.send(GatewayCommand::Drop);
         }
+    }
+
+    /// The gateway goes away: the open connection drops and every new one
+    /// is closed at once, until [`FakeDiscord::gateway_comes_back`].
+    pub fn gateway_goes_away(&self) {
+        let mut s = self.state();
+        s.gateway_away = true;
+        if let Some(conn) = s.connection.take() {
+            let _ = conn.send(GatewayCommand::Drop);
+        }
+    }
+
+    /// Gateway connections refused while it was away.
+    pub fn refused_connections(&self) -> usize {
+        self.state().refused
+    }
+
+    /// The gateway accepts connections again.
+    pub fn gateway_comes_back(&self) {
+        self.state().gateway_away = false;
+    }
+
+    /// Edits of messages in `channel`, oldest first.
+    pub fn edits_in(&self, channel: u64) -> Vec<Edited> {
+        self.state()
+            .edits
+            .iter()
+            .filter(|e| e.channel_id == channel)
+            .cloned()
+            .collect()
+    }
+
+    /// `user` (not the bot) writes `content` in `channel`; the message's id.
+    pub fn post_as(&self, channel: u64, user: u64, content: &str) -> u64 {
+        let mut s = self.state();
+        let id = s.next_id;
+        s.next_id += 1;
+        s.posted.push(Posted {
+            id,
+            channel_id: channel,
+            body: json!({"content": content}),
+            at: Instant::now(),
+            author: user,
+        });
+        id
     }
 
     /// A member of [`GUILD`] with `permissions` runs a slash command in
@@ -975,6 +1060,10 @@ fn invalid_form(problem: &str) -> (u16, Option<Value>) {
 }
 
 fn message_json(id: u64, channel: u64, body: &Value) -> Value {
+    message_json_by(id, channel, APP_ID, body, false)
+}
+
+fn message_json_by(id: u64, channel: u64, author: u64, body: &Value, edited: bool) -> Value {
     let embeds: Vec<Value> = body["embeds"]
         .as_array()
         .cloned()
@@ -987,9 +1076,10 @@ fn message_json(id: u64, channel: u64, body: &Value) -> Value {
         .collect();
     json!({
         "id": snowflake(id), "channel_id": snowflake(channel),
-        "author": user_json(APP_ID, true),
+        "author": user_json(author, author == APP_ID),
         "content": body["content"].as_str().unwrap_or(""),
-        "timestamp": "2026-11-27T12:00:00.000000+00:00", "edited_timestamp": null,
+        "timestamp": "2026-11-27T12:00:00.000000+00:00",
+        "edited_timestamp": if edited { json!("2026-11-27T12:05:00.000000+00:00") } else { Value::Null },
         "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
         "attachments": [], "embeds": embeds, "pinned": false, "type": 0, "flags": 0,
         "components": [],
@@ -1012,8 +1102,10 @@ async fn handle(
             Err(_) => Value::String("<not JSON>".into()),
         }
     };
+    let received = Instant::now();
     let record = |status: u16, answer: &Option<Value>| {
         shared.lock().calls.push(Call {
+            at: received,
             method: method.to_string(),
             path: path.clone(),
             body: json_body.clone(),
@@ -1079,10 +1171,16 @@ async fn handle(
             retry_after,
             global,
         }) => {
+            let reset = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs_f64()
+                + retry_after;
             let mut h = vec![
                 ("retry-after", format!("{}", retry_after.ceil() as u64)),
                 ("x-ratelimit-limit", "5".to_owned()),
                 ("x-ratelimit-remaining", "0".to_owned()),
+                ("x-ratelimit-reset", format!("{reset:.3}")),
                 ("x-ratelimit-reset-after", format!("{retry_after:.3}")),
                 ("x-ratelimit-bucket", "fake-bucket".to_owned()),
                 (
@@ -1181,6 +1279,7 @@ fn route_call(shared: &Shared, method: &Method, path: &str, body: &Value) -> (u1
                 channel_id: channel,
                 body: body.clone(),
                 at: Instant::now(),
+                author: APP_ID,
             });
             (200, Some(message_json(id, channel, body)))
         }
@@ -1189,18 +1288,59 @@ fn route_call(shared: &Shared, method: &Method, path: &str, body: &Value) -> (u1
             else {
                 return not_found;
             };
+            if ![CHANNEL, OTHER_CHANNEL, DM_CHANNEL].contains(&channel) {
+                return (404, Some(error_body(10003, "Unknown Channel")));
+            }
             if let Err(p) = check_message_limits(body, true) {
                 return invalid_form(&p);
             }
             let Some(posted) = s
                 .posted
-                .iter_mut()
+                .iter()
                 .find(|p| p.id == message && p.channel_id == channel)
+                .cloned()
             else {
                 return (404, Some(error_body(10008, "Unknown Message")));
             };
-            posted.body = body.clone();
-            (200, Some(message_json(message, channel, body)))
+            if posted.author != APP_ID {
+                return (
+                    403,
+                    Some(error_body(
+                        50005,
+                        "Cannot edit a message authored by another user",
+                    )),
+                );
+            }
+            // Only the fields the edit names change; null clears one.
+            let mut merged = posted.body.clone();
+            if let (Some(m), Some(patch)) = (merged.as_object_mut(), body.as_object()) {
+                for (k, v) in patch {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+            let has_content = merged["content"]
+                .as_str()
+                .is_some_and(|c| !c.trim().is_empty());
+            if !has_content && merged["embeds"].as_array().is_none_or(Vec::is_empty) {
+                return (400, Some(error_body(50006, "Cannot send an empty message")));
+            }
+            if let Err(p) = check_message_limits(&merged, false) {
+                return invalid_form(&p);
+            }
+            if let Some(p) = s.posted.iter_mut().find(|p| p.id == message) {
+                p.body = merged.clone();
+            }
+            s.edits.push(Edited {
+                id: message,
+                channel_id: channel,
+                patch: body.clone(),
+                body: merged.clone(),
+                at: Instant::now(),
+            });
+            (
+                200,
+                Some(message_json_by(message, channel, APP_ID, &merged, true)),
+            )
         }
         ("POST", ["interactions", id, token, "callback"]) => {
             let Ok(id) = id.parse::<u64>() else {
