@@ -8,13 +8,59 @@
 //! (a syndicated story). The timed step is what the pipeline does per new
 //! article: compute its signature, find its story, insert it. The cost
 //! should not depend on the window's size.
+//!
+//! Before criterion runs, the heap the index holds is printed per indexed
+//! article (live bytes counted by a global allocator, the texts excluded).
 //! Run: `cargo bench --bench stories -- --quick`.
 
-use std::{hint::black_box, time::Duration};
+use std::{
+    alloc::{GlobalAlloc, Layout, System},
+    hint::black_box,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
 
 use chrono::{TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use wirewatch::stories::{Probe, Signature, StoryIndex};
+
+/// Counts live heap bytes, so that the index's size is measured, not
+/// estimated.
+struct CountingAlloc;
+
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments and
+// only adds bookkeeping on an atomic counter.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: same contract as the caller's.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) };
+        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: same contract as the caller's.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+            LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// A small deterministic generator (xorshift), so runs are comparable.
 struct Rng(u64);
@@ -41,11 +87,7 @@ fn article(rng: &mut Rng, words: usize) -> String {
 }
 
 fn filled(size: usize, rng: &mut Rng) -> (StoryIndex, Vec<String>) {
-    let mut index = StoryIndex::new(Duration::from_secs(48 * 3600));
-    let t = Utc
-        .with_ymd_and_hms(2026, 11, 27, 0, 0, 0)
-        .single()
-        .expect("time");
+    // The texts first, so that the heap the index holds can be told apart.
     let mut texts: Vec<String> = Vec::with_capacity(size);
     for i in 0..size {
         let text = if i % 5 == 4 && !texts.is_empty() {
@@ -54,18 +96,40 @@ fn filled(size: usize, rng: &mut Rng) -> (StoryIndex, Vec<String>) {
         } else {
             article(rng, 120)
         };
+        texts.push(text);
+    }
+    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let mut index = StoryIndex::new(Duration::from_secs(48 * 3600));
+    let t = Utc
+        .with_ymd_and_hms(2026, 11, 27, 0, 0, 0)
+        .single()
+        .expect("time");
+    let mut joined = 0usize;
+    for (i, text) in texts.iter().enumerate() {
         let id = i64::try_from(i).expect("fits");
-        let sig = Signature::of("", &text);
+        let sig = Signature::of("", text);
+        // Links and guids of the length real feeds give.
+        let url = format!(
+            "https://www.outlet-{}.example/world/2026/11/27/story-{i}",
+            i % 50
+        );
+        let guid = format!("urn:uuid:6f1c2a4e-0000-4000-8000-{i:012}");
         let story = index
             .find(&Probe {
-                canonical_url: None,
-                guid: None,
+                canonical_url: Some(&url),
+                guid: Some(&guid),
                 signature: &sig,
             })
             .map_or(id, |j| j.story_id);
-        index.insert(id, story, t, None, None, sig);
-        texts.push(text);
+        joined += usize::from(story != id);
+        index.insert(id, story, t, Some(&url), Some(&guid), sig);
     }
+    let heap = LIVE_BYTES.load(Ordering::Relaxed).saturating_sub(before);
+    println!(
+        "stories/index {size}: {:.1} MB heap, {} bytes per article ({joined} joined a story)",
+        heap as f64 / 1e6,
+        heap / size
+    );
     (index, texts)
 }
 

@@ -92,9 +92,11 @@ impl App {
                 chats.push(Arc::new(console.clone()));
             }
         }
+        let metrics = Metrics::new();
         let telegram = if token_is_set(&settings.telegram.token) {
-            let telegram =
-                TelegramChat::new(&settings.telegram).context("setting up the Telegram adapter")?;
+            let telegram = TelegramChat::new(&settings.telegram)
+                .context("setting up the Telegram adapter")?
+                .with_metrics(metrics.clone());
             chats.push(Arc::new(telegram.clone()));
             Some(telegram)
         } else {
@@ -125,7 +127,7 @@ impl App {
                 Duration::from_secs(settings.polling.max_backoff_secs),
             )
             .with_operations(
-                Metrics::new(),
+                metrics,
                 Duration::from_secs(settings.polling.unhealthy_after_secs),
             )
             .with_story_window(settings.stories.window()),

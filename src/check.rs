@@ -1,6 +1,8 @@
 //! `wirewatch check`: match articles against rules and explain, without a
-//! database or a chat. One input (a feed, an HTML page or plain text, from
-//! a file, a URL or stdin) or, in bulk, many files and directories.
+//! chat. One input (a feed, an HTML page or plain text, from a file, a URL
+//! or stdin) or, in bulk, many files and directories. Each article's story
+//! is found among the run's earlier articles and, when the configured
+//! database exists, the stories stored there.
 
 use std::{
     io::{Read, Write},
@@ -19,7 +21,8 @@ use crate::{
         parse::{FeedItem, parse_document},
     },
     matching::{Article, Matcher, MatcherBuilder, RuleSpec},
-    stories::{Probe, Signature, StoryIndex},
+    store::{Store, StoryMember},
+    stories::{Probe, Signature, StoryIndex, also_line},
 };
 
 /// Rules as given on the command line or in a rules file.
@@ -91,16 +94,27 @@ struct JsonArticle<'a> {
     title: &'a str,
     link: Option<&'a str>,
     matches: Vec<JsonMatch<'a>>,
-    /// Set when the article is a copy of an earlier article of this run.
+    /// Set when the article is a copy of an earlier article of this run,
+    /// or joins a story of the database.
     #[serde(skip_serializing_if = "Option::is_none")]
     story: Option<JsonStory>,
 }
 
-/// The story an article joined within a check run, in `--json` output.
+/// The story an article joined, in `--json` output.
 #[derive(Debug, Serialize)]
 struct JsonStory {
-    /// The run's number (from 1) of the story's first article.
-    first_article: i64,
+    /// A story of the run: the run's number (from 1) of its first article.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_article: Option<i64>,
+    /// A story of the database: its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stored_story: Option<i64>,
+    /// A stored story's headline (its first article's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    headline: Option<String>,
+    /// The outlets that carry a stored story.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    outlets: Vec<String>,
     /// Why, e.g. "text 64% similar to article 2 (headline words 20% shared)".
     reason: String,
 }
@@ -140,14 +154,15 @@ pub async fn run_check(
         ..CheckSummary::default()
     };
     let mut matching_time = Duration::ZERO;
-    // Copies among the run's own articles are shown as one story.
-    let mut stories = StoryIndex::new(settings.stories.window());
+    // Copies among the run's own articles, and of stored ones, are shown
+    // as one story.
     let now = chrono::Utc::now();
+    let mut stories = CheckStories::open(settings, now).await;
     for (name, items) in read_inputs(settings, inputs).await? {
         for item in &items {
             summary.articles += 1;
             let body = format!("{}\n{}", item.summary, item.content);
-            let story = join_story(&mut stories, summary.articles, item, &body, now);
+            let story = stories.join(summary.articles, item, &body, now).await;
             let started = Instant::now();
             let hits = rules.matcher.find(&Article {
                 title: &item.title,
@@ -184,12 +199,25 @@ pub async fn run_check(
                 if let Some(link) = &item.link {
                     writeln!(out, "  {link}")?;
                 }
-                if let Some(story) = &story {
-                    writeln!(
+                match story {
+                    Some(JsonStory {
+                        first_article: Some(first),
+                        reason,
+                        ..
+                    }) => writeln!(out, "  SAME STORY as article {first}: {reason}")?,
+                    Some(JsonStory {
+                        stored_story: Some(id),
+                        headline,
+                        outlets,
+                        reason,
+                        ..
+                    }) => writeln!(
                         out,
-                        "  SAME STORY as article {}: {}",
-                        story.first_article, story.reason
-                    )?;
+                        "  SAME STORY as stored story #{id} “{}” ({}): {reason}",
+                        headline.unwrap_or_default(),
+                        also_line(&outlets, OUTLETS_SHOWN)
+                    )?,
+                    _ => {}
                 }
                 if hits.is_empty() {
                     writeln!(out, "  no rule matched")?;
@@ -233,32 +261,127 @@ pub async fn run_check(
     Ok(summary)
 }
 
-/// Adds the run's `number`-th article to `stories`; the story it joined,
-/// if it is a copy of an earlier article of the run.
-fn join_story(
-    stories: &mut StoryIndex,
-    number: usize,
-    item: &FeedItem,
-    body: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Option<JsonStory> {
-    let number = i64::try_from(number).unwrap_or(i64::MAX);
-    let signature = Signature::of(&item.title, body);
-    let canonical = item
-        .link
-        .as_deref()
-        .and_then(crate::pipeline::canonical_url);
-    let joined = stories.find(&Probe {
-        canonical_url: canonical.as_deref(),
-        guid: None,
-        signature: &signature,
-    });
-    let story_id = joined.as_ref().map_or(number, |j| j.story_id);
-    stories.insert(number, story_id, now, canonical.as_deref(), None, signature);
-    joined.map(|j| JsonStory {
-        first_article: j.story_id,
-        reason: j.evidence.to_string(),
-    })
+/// Outlets of a stored story named in the text output before "+N".
+const OUTLETS_SHOWN: usize = 5;
+/// Articles of a stored story read to name it and its outlets.
+const STORY_MEMBERS_READ: i64 = 200;
+
+/// The stories a check run compares its articles with: the stored ones
+/// of the window (positive ids, as in the database) and the run's own
+/// (negative ids: minus the run's number of the article).
+struct CheckStories {
+    index: StoryIndex,
+    store: Option<Store>,
+}
+
+impl CheckStories {
+    /// The stored stories of the configured database if it exists (a
+    /// database that cannot be read is a warning, not an error: the check
+    /// goes on with the run's own articles).
+    async fn open(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let window = settings.stories.window();
+        let stored = match Store::open_existing(&settings.database.url).await {
+            Ok(Some(store)) => match crate::pipeline::load_story_index(&store, window, now).await {
+                Ok(index) => Some((index, store)),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the stored stories; comparing within this run only");
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(error) => {
+                tracing::warn!(%error, "cannot open the database; comparing stories within this run only");
+                None
+            }
+        };
+        match stored {
+            Some((index, store)) => Self {
+                index,
+                store: Some(store),
+            },
+            None => Self {
+                index: StoryIndex::new(window),
+                store: None,
+            },
+        }
+    }
+
+    /// Adds the run's `number`-th article; the story it joined, if it is a
+    /// copy of an earlier article of the run or of a stored one.
+    async fn join(
+        &mut self,
+        number: usize,
+        item: &FeedItem,
+        body: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<JsonStory> {
+        let run_id = -i64::try_from(number).unwrap_or(i64::MAX);
+        let signature = Signature::of(&item.title, body);
+        let canonical = item
+            .link
+            .as_deref()
+            .and_then(crate::pipeline::canonical_url);
+        let joined = self.index.find(&Probe {
+            canonical_url: canonical.as_deref(),
+            guid: None,
+            signature: &signature,
+        });
+        let story_id = joined.as_ref().map_or(run_id, |j| j.story_id);
+        self.index
+            .insert(run_id, story_id, now, canonical.as_deref(), None, signature);
+        let joined = joined?;
+        let members = if joined.story_id > 0 {
+            self.members(joined.story_id).await
+        } else {
+            Vec::new()
+        };
+        let article_id = joined.evidence.article_id();
+        let article = if article_id < 0 {
+            format!("article {}", -article_id)
+        } else {
+            match members.iter().find(|m| m.article_id == article_id) {
+                Some(m) => format!("stored article {article_id} ({}: “{}”)", m.outlet, m.title),
+                None => format!("stored article {article_id}"),
+            }
+        };
+        let reason = joined.evidence.describe(&article);
+        if joined.story_id < 0 {
+            return Some(JsonStory {
+                first_article: Some(-joined.story_id),
+                stored_story: None,
+                headline: None,
+                outlets: Vec::new(),
+                reason,
+            });
+        }
+        let mut outlets: Vec<String> = Vec::new();
+        for m in &members {
+            if !outlets.iter().any(|o| o.eq_ignore_ascii_case(&m.outlet)) {
+                outlets.push(m.outlet.clone());
+            }
+        }
+        Some(JsonStory {
+            first_article: None,
+            stored_story: Some(joined.story_id),
+            headline: members.first().map(|m| m.title.clone()),
+            outlets,
+            reason,
+        })
+    }
+
+    /// The stored articles of a story; none if they cannot be read.
+    async fn members(&self, story_id: i64) -> Vec<StoryMember> {
+        let Some(store) = &self.store else {
+            return Vec::new();
+        };
+        match store.story_members(story_id, STORY_MEMBERS_READ).await {
+            Ok(members) => members,
+            Err(error) => {
+                tracing::warn!(%error, story_id, "cannot read a stored story");
+                Vec::new()
+            }
+        }
+    }
 }
 
 /// Every input as (name, items). Directories give their files, sorted.

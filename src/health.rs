@@ -41,8 +41,9 @@ impl FeedHealth {
         Self { unhealthy_after }
     }
 
-    /// After a poll of feed `feed_id`: queues the "failing" or "recovered"
-    /// notice to the chats whose rules have hits from it, if one is due.
+    /// After a poll of feed `feed_id`: queues the "failing" notice to the
+    /// chats whose rules have hits from it, or the "recovered" notice to
+    /// the chats that got the "failing" one, if one is due.
     /// Returns how many notices were queued.
     pub async fn check(
         &self,
@@ -62,7 +63,16 @@ impl FeedHealth {
             return Ok(0);
         };
         let text = health_notice(feed_id, name, &change, now);
-        let chats = tx.chats_using_feed(feed_id).await?;
+        // "Recovered" goes to the chats told "failing", and to no other:
+        // a chat that started using the feed since never heard of it.
+        let chats = match &change {
+            HealthChange::Failing { .. } => {
+                let chats = tx.chats_using_feed(feed_id).await?;
+                tx.record_health_recipients(feed_id, &chats).await?;
+                chats
+            }
+            HealthChange::Recovered { .. } => tx.take_health_recipients(feed_id).await?,
+        };
         for &subscription_id in &chats {
             let payload = serde_json::to_string(&notice(text.clone()))
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;

@@ -162,13 +162,13 @@ impl Metrics {
         let rate_limit_waits = Family::<Label, Counter>::default();
         registry.register(
             "rate_limit_waits",
-            "Times a platform asked us to wait before sending, by platform",
+            "Times a send waited for a platform's rate limits (its 429 answer, or our pacing within its published limits), by platform",
             rate_limit_waits.clone(),
         );
         let rate_limit_wait_seconds = Family::<Label, Counter<f64, AtomicU64>>::default();
         registry.register(
             "rate_limit_wait_seconds",
-            "Seconds of waiting that platforms asked for, by platform",
+            "Seconds sends waited for platforms' rate limits (asked for, or paced), by platform",
             rate_limit_wait_seconds.clone(),
         );
         let not_modified_ratio = Gauge::<f64, AtomicU64>::default();

@@ -30,7 +30,7 @@ use crate::{
     matching::{Article, Hit, Matcher, MatcherBuilder, RuleSpec},
     metrics::Metrics,
     store::{Feed, FeedOrigin, NewArticle, RuleRow, Store, StoreError, StoreTx, Subscription},
-    stories::{Probe, Signature, StoryIndex},
+    stories::{Joined, Probe, Signature, StoryIndex},
 };
 
 /// First wait after a failed poll; doubled on each further failure.
@@ -211,6 +211,40 @@ impl Pipeline {
     /// The shared fetcher (for `/test` with a URL).
     pub fn fetcher(&self) -> &Fetcher {
         &self.fetcher
+    }
+
+    /// How far back new articles are compared to find their story.
+    pub fn story_window(&self) -> Duration {
+        self.story_window
+    }
+
+    /// The stored story `item` would join (or joined, if it is stored: then
+    /// by its own URL or guid), and why; `None`: it would start a new one.
+    /// Probes the running story index (loaded from the store if no poll
+    /// has yet) without adding to it, so `/test` sees what polls see.
+    pub async fn find_story(
+        &self,
+        item: &FeedItem,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Joined>, StoreError> {
+        let signature = Signature::of(&item.title, &join_text(&item.summary, &item.content));
+        let canonical = item.link.as_deref().and_then(canonical_url);
+        let guid = item
+            .guid
+            .as_deref()
+            .map(str::trim)
+            .filter(|g| is_global_guid(g));
+        let mut slot = self.stories.lock().await;
+        let index = match &mut *slot {
+            Some(index) => index,
+            None => slot.insert(load_story_index(&self.store, self.story_window, now).await?),
+        };
+        index.evict(now);
+        Ok(index.find(&Probe {
+            canonical_url: canonical.as_deref(),
+            guid,
+            signature: &signature,
+        }))
     }
 
     fn rule_set(&self) -> Arc<RuleSet> {
@@ -595,7 +629,7 @@ fn is_global_guid(guid: &str) -> bool {
 }
 
 /// The story index of the window before `now`, from the stored signatures.
-async fn load_story_index(
+pub(crate) async fn load_story_index(
     store: &Store,
     window: Duration,
     now: DateTime<Utc>,

@@ -373,6 +373,98 @@ async fn a_feed_that_keeps_failing_is_reported_once_and_its_recovery_once() {
     );
 }
 
+/// What waits in the outbox for a chat without a running adapter.
+async fn waiting_for(t: &TestApp, platform: &str, chat_id: &str) -> Vec<String> {
+    let far = Utc::now() + chrono::Duration::days(365);
+    t.app
+        .store()
+        .due_messages(far, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.platform == platform && m.chat_id == chat_id)
+        .map(|m| m.payload)
+        .collect()
+}
+
+#[tokio::test]
+async fn recovery_is_told_only_to_the_chats_told_of_the_failure() {
+    let server = FeedServer::start().await;
+    server.set("/world.xml", rss(&[STORY]), "application/rss+xml");
+    let db = TestDb::new();
+    let mut settings = test_settings(
+        &db,
+        &format!(
+            "[[feeds]]\nurl = \"{}\"\nname = \"Loopback News\"\nbackfill = \"all\"\n[[console.rules]]\nspec = \"keyword:UN Security Council\"\n",
+            server.url("/world.xml")
+        ),
+    );
+    settings.polling.unhealthy_after_secs = 600;
+    let mut t = spawn_app(settings).await;
+    let t0 = Utc::now();
+    let at = |minutes: i64| t0 + chrono::Duration::minutes(minutes);
+    poll_at(&t, at(0)).await;
+    assert_eq!(t.printed().len(), 1, "the alert");
+
+    // Failing, but working again before the threshold: no notice at all.
+    server.fail("/world.xml", 500);
+    poll_at(&t, at(1)).await;
+    poll_at(&t, at(9)).await;
+    server.restore("/world.xml");
+    assert!(matches!(
+        poll_at(&t, at(10)).await,
+        PollOutcome::NotModified | PollOutcome::Ingested(_)
+    ));
+    poll_at(&t, at(30)).await;
+    assert!(t.printed().is_empty(), "{:#?}", t.printed());
+    assert_eq!(t.app.store().pending_count().await.unwrap(), 0);
+
+    // Failing past the threshold: the console is told.
+    server.fail("/world.xml", 500);
+    poll_at(&t, at(40)).await;
+    poll_at(&t, at(55)).await;
+    let printed = t.printed();
+    assert_eq!(printed.len(), 1, "{printed:#?}");
+    assert!(printed[0].contains("is failing"), "{printed:#?}");
+
+    // A Telegram chat starts watching what the feed carries only now.
+    let telegram = Invoker {
+        platform: Platform::Telegram,
+        chat_id: "-1001".to_owned(),
+        may_manage: true,
+    };
+    let reply = t
+        .app
+        .commands()
+        .handle(&telegram, "/watch keyword vote", None, at(56))
+        .await
+        .expect("a reply");
+    assert!(reply.text.starts_with("Watching #"), "{reply:?}");
+
+    // It recovers with a story for both chats: both get the alert, only
+    // the console hears of the recovery.
+    server.restore("/world.xml");
+    server.set(
+        "/world.xml",
+        rss(&[LATER_STORY, STORY]),
+        "application/rss+xml",
+    );
+    assert!(matches!(
+        poll_at(&t, at(60)).await,
+        PollOutcome::Ingested(_)
+    ));
+    let printed = t.printed();
+    assert_eq!(printed.len(), 2, "{printed:#?}");
+    assert!(
+        printed.iter().any(|m| m.contains("has recovered")),
+        "{printed:#?}"
+    );
+    let waiting = waiting_for(&t, "telegram", "-1001").await;
+    assert_eq!(waiting.len(), 1, "{waiting:#?}");
+    assert!(waiting[0].contains("Council vote delayed"), "{waiting:#?}");
+    assert!(!waiting[0].contains("recovered"), "{waiting:#?}");
+}
+
 // ---- /healthz, /readyz, /metrics ----
 
 /// Serves the app's endpoints on a free loopback port; returns the base URL.

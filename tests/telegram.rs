@@ -16,7 +16,7 @@ use wirewatch::{
 };
 
 use crate::end_to_end::rss;
-use crate::stories::{COPY, WIRE};
+use crate::stories::{COPY, REWRITE, WIRE};
 use crate::support::{
     app::{Running, TestDb, spawn_app, test_settings},
     feed_server::FeedServer,
@@ -765,6 +765,94 @@ async fn a_second_outlet_carrying_an_alerted_story_edits_the_alert_to_name_it() 
         );
         assert!(!edit.preview_disabled(), "as the single alert was sent");
         assert_eq!(edit.link_preview, sent[0].link_preview);
+        assert_eq!(t.app.store().pending_count().await.unwrap(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn three_outlets_carrying_one_story_give_one_alert_and_one_edit_naming_the_later_two() {
+    within_a_minute(async {
+        let tg = FakeTelegram::start().await;
+        let feeds = FeedServer::start().await;
+        tg.add_private_chat(USER);
+        feeds.set("/a.xml", rss(&[WIRE]), "application/rss+xml");
+        feeds.set("/b.xml", rss(&[COPY]), "application/rss+xml");
+        feeds.set("/c.xml", rss(&[REWRITE]), "application/rss+xml");
+        let mut config = format!(
+            "[telegram]\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\n[console]\nenabled = false\n",
+            tg.api_url()
+        );
+        for (path, name) in [
+            ("/a.xml", "Wire A"),
+            ("/b.xml", "Outlet B"),
+            ("/c.xml", "Outlet C"),
+        ] {
+            config.push_str(&format!(
+                "[[feeds]]\nurl = \"{}\"\nname = \"{name}\"\nbackfill = \"all\"\nschedule = \"0 0 0 1 1 *\"\n",
+                feeds.url(path)
+            ));
+        }
+        let db = TestDb::new();
+        let t = spawn_app(test_settings(&db, &config)).await;
+        watch(&t.app, USER, RULE).await;
+        let poll_feed = |name: &'static str| {
+            let app = &t.app;
+            async move {
+                let all = app.store().active_feeds().await.unwrap();
+                let feed = all
+                    .iter()
+                    .find(|f| f.name.as_deref() == Some(name))
+                    .expect("feed configured");
+                match app.pipeline().poll(feed, Utc::now()).await.unwrap() {
+                    wirewatch::pipeline::PollOutcome::Ingested(report) => report,
+                    other => panic!("poll of {name}: {other:?}"),
+                }
+            }
+        };
+
+        let first = poll_feed("Wire A").await;
+        assert_eq!((first.alerts, first.joined_stories), (1, 0), "{first:?}");
+        let report = t
+            .app
+            .delivery()
+            .drain(Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!((report.sent, report.failed), (1, 0));
+        let sent = tg.sent_to(USER);
+        assert_eq!(sent.len(), 1, "one alert");
+        assert!(!sent[0].text.contains("also:"), "{}", sent[0].text);
+
+        // Both other outlets arrive before the next delivery: one edit
+        // names both; nothing new is sent.
+        for name in ["Outlet B", "Outlet C"] {
+            let report = poll_feed(name).await;
+            assert_eq!(
+                (report.alerts, report.joined_stories, report.story_updates),
+                (0, 1, 1),
+                "{name}: {report:?}"
+            );
+        }
+        let report = t
+            .app
+            .delivery()
+            .drain(Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!((report.sent, report.failed), (1, 0));
+        assert_eq!(tg.calls("sendMessage").len(), 1, "no second message");
+        let calls = tg.calls("editMessageText");
+        assert_eq!(calls.len(), 1, "{calls:?}");
+        let edits = tg.edits_to(USER);
+        assert_eq!(edits.len(), 1, "one edit");
+        assert_eq!(edits[0].message_id, sent[0].message_id, "the alert is edited");
+        assert!(edits[0].text.contains(WIRE.1), "{}", edits[0].text);
+        assert!(
+            edits[0].text.contains("also: Outlet B, Outlet C"),
+            "{}",
+            edits[0].text
+        );
         assert_eq!(t.app.store().pending_count().await.unwrap(), 0);
     })
     .await;

@@ -32,7 +32,7 @@ use std::{
     fmt,
     hash::{DefaultHasher, Hash, Hasher},
     sync::atomic::{AtomicBool, Ordering},
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     time::{Duration, Instant},
 };
 
@@ -60,6 +60,7 @@ use crate::{
     alerts::notice,
     commands::{COMMANDS, CommandContext, Invoker},
     config::{GroupRules, TelegramSettings},
+    metrics::Metrics,
     store::{ChatMove, HandledUpdate, Store},
 };
 
@@ -96,6 +97,8 @@ struct Inner {
     parts_sent: Mutex<HashMap<(i64, u64), usize>>,
     /// Whether the last `getMe`/`getUpdates` got an answer (for `/readyz`).
     connected: AtomicBool,
+    /// Where the pacer's short waits are counted (see [`TelegramChat::with_metrics`]).
+    metrics: OnceLock<Metrics>,
 }
 
 impl fmt::Debug for TelegramChat {
@@ -156,8 +159,18 @@ impl TelegramChat {
                 pacer: Mutex::new(Pacer::new(Limits::default())),
                 parts_sent: Mutex::new(HashMap::new()),
                 connected: AtomicBool::new(false),
+                metrics: OnceLock::new(),
             }),
         })
+    }
+
+    /// Counts the waits of its pacing into `metrics`'s rate-limit waits.
+    /// Only the short waits it sleeps through itself: longer ones are
+    /// handed to the outbox as rate limits, and delivery counts those. The
+    /// first call sets the metrics; later calls change nothing.
+    pub fn with_metrics(self, metrics: Metrics) -> Self {
+        let _ = self.inner.metrics.set(metrics);
+        self
     }
 
     /// Receives updates by long polling until `shutdown`, runs the
@@ -369,7 +382,12 @@ impl Inner {
                 .try_reserve(chat, now);
             match verdict {
                 Ok(()) => return Ok(now),
-                Err(wait) if wait <= INLINE_WAIT => tokio::time::sleep(wait).await,
+                Err(wait) if wait <= INLINE_WAIT => {
+                    tokio::time::sleep(wait).await;
+                    if let Some(metrics) = self.metrics.get() {
+                        metrics.record_rate_limit(Platform::Telegram, wait);
+                    }
+                }
                 Err(wait) => return Err(SendError::RateLimited(wait)),
             }
         }
@@ -859,6 +877,45 @@ mod tests {
         assert!(!is_not_modified(&RequestError::RetryAfter(
             Seconds::from_seconds(1)
         )));
+    }
+
+    #[tokio::test]
+    async fn waits_the_pacer_sleeps_through_are_counted_as_rate_limit_waits() {
+        let settings = TelegramSettings {
+            token: SecretString::from("123456:TOKEN".to_owned()),
+            api_url: url::Url::parse("http://127.0.0.1:9/").unwrap(),
+            group_rules: GroupRules::Admins,
+        };
+        let metrics = Metrics::new();
+        let chat = TelegramChat::new(&settings)
+            .unwrap()
+            .with_metrics(metrics.clone());
+        // A gap short enough to be slept through, not handed back.
+        *chat.inner.pacer.lock().unwrap() = Pacer::new(Limits {
+            per_chat_gap: INLINE_WAIT,
+            ..Limits::default()
+        });
+        let value = |name: &str| {
+            let text = metrics.encode(&Default::default()).unwrap();
+            let prefix = format!("wirewatch_{name}{{platform=\"telegram\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .map_or(0.0, |v| v.parse::<f64>().unwrap())
+        };
+        chat.inner.pace(7).await.unwrap();
+        assert_eq!(
+            value("rate_limit_waits_total"),
+            0.0,
+            "the first send waits not"
+        );
+        // A burst: the second send to the chat has to wait for its pace.
+        chat.inner.pace(7).await.unwrap();
+        assert_eq!(value("rate_limit_waits_total"), 1.0);
+        let waited = value("rate_limit_wait_seconds_total");
+        assert!(
+            waited > 0.0 && waited <= INLINE_WAIT.as_secs_f64(),
+            "{waited}"
+        );
     }
 
     #[test]

@@ -13,11 +13,12 @@ use crate::{
     digests::{DigestScheduler, DigestStatus},
     feeds::{
         fetch::{FetchOutcome, Trust, Validators, check_feed_url},
-        parse::parse_document,
+        parse::{FeedItem, parse_document},
     },
     matching::{Article, MatcherBuilder, RuleSpec},
     pipeline::Pipeline,
-    store::{FeedOrigin, FeedRegistration, Store, StoreError},
+    store::{FeedOrigin, FeedRegistration, RuleRow, Store, StoreError, StoryMember},
+    stories::{Evidence, Joined, also_line},
 };
 
 /// What a command may touch; cheap to clone into each adapter.
@@ -177,7 +178,7 @@ pub async fn execute(
         Command::Test(input) if input.starts_with(HISTORY_FLAG) => {
             test_history(ctx, &input[HISTORY_FLAG.len()..], now).await?
         }
-        Command::Test(input) => test(ctx, sub.id, &input).await?,
+        Command::Test(input) => test(ctx, sub.id, &input, now).await?,
         Command::Feeds => Reply::private(list_feeds(&ctx.store, now).await?),
         Command::FeedAdd(raw) => {
             match check_feed_url(&raw, Trust::Chat, ctx.allow_private_addresses) {
@@ -356,66 +357,100 @@ async fn test_history(
 }
 
 /// `/test`: match a text, or the article at a URL, against this chat's
-/// rules only, and explain.
+/// rules only, and explain; then say which stored story it would join.
 async fn test(
     ctx: &CommandContext,
     subscription_id: i64,
     input: &str,
+    now: DateTime<Utc>,
 ) -> Result<Reply, StoreError> {
     let rules = ctx.store.rules_of(subscription_id).await?;
-    if rules.is_empty() {
-        return Ok(Reply::private(
-            "This chat has no rules to test. Add one with /watch.",
-        ));
+    let item = match Url::parse(input)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+    {
+        None => FeedItem {
+            guid: None,
+            title: String::new(),
+            link: None,
+            published: None,
+            updated: None,
+            summary: input.to_owned(),
+            content: String::new(),
+            categories: Vec::new(),
+            authors: Vec::new(),
+        },
+        Some(url) => match fetch_article(ctx, &url).await {
+            Ok(item) => item,
+            Err(problem) => return Ok(Reply::private(problem)),
+        },
+    };
+    let mut text = if rules.is_empty() {
+        "This chat has no rules to test. Add one with /watch.".to_owned()
+    } else {
+        explain_rules(&rules, &item)
+    };
+    let joined = ctx.pipeline.find_story(&item, now).await?;
+    let members = match &joined {
+        Some(joined) => {
+            ctx.store
+                .story_members(joined.story_id, STORY_MEMBERS_READ)
+                .await?
+        }
+        None => Vec::new(),
+    };
+    text.push('\n');
+    text.push_str(&describe_story(
+        joined.as_ref(),
+        &members,
+        ctx.pipeline.story_window(),
+    ));
+    Ok(Reply::private(text))
+}
+
+/// The article at `url` as one item (a page, or a feed's first item);
+/// the error is the reply.
+async fn fetch_article(ctx: &CommandContext, url: &Url) -> Result<FeedItem, String> {
+    let fetched = ctx
+        .pipeline
+        .fetcher()
+        .fetch(url, &Validators::default(), Trust::Chat)
+        .await;
+    let body = match fetched {
+        Ok(FetchOutcome::Fetched(body)) => body,
+        Ok(FetchOutcome::NotModified) => return Err("The server sent no content.".to_owned()),
+        Err(e) => return Err(format!("Could not fetch that page: {e}.")),
+    };
+    match parse_document(&body.bytes, body.charset.as_deref(), Some(&body.final_url)) {
+        Ok(items) => match items.into_iter().next() {
+            // A page without a link of its own is known by its address.
+            Some(mut item) => {
+                item.link = item.link.or_else(|| Some(body.final_url.to_string()));
+                Ok(item)
+            }
+            None => Err("That page has no article text.".to_owned()),
+        },
+        Err(e) => Err(format!("Could not read that page: {e}.")),
     }
+}
+
+/// Which of `rules` match `item`, and on which words.
+fn explain_rules(rules: &[RuleRow], item: &FeedItem) -> String {
     let mut builder = MatcherBuilder::new();
-    for rule in &rules {
+    for rule in rules {
         if let Ok(spec) = RuleSpec::parse(&rule.spec) {
             builder.add(rule.id, &spec);
         }
     }
     let matcher = builder.build();
-    let (title, body) = match Url::parse(input)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https"))
-    {
-        None => (String::new(), input.to_owned()),
-        Some(url) => {
-            let fetched = ctx
-                .pipeline
-                .fetcher()
-                .fetch(&url, &Validators::default(), Trust::Chat)
-                .await;
-            let body = match fetched {
-                Ok(FetchOutcome::Fetched(body)) => body,
-                Ok(FetchOutcome::NotModified) => {
-                    return Ok(Reply::private("The server sent no content."));
-                }
-                Err(e) => return Ok(Reply::private(format!("Could not fetch that page: {e}."))),
-            };
-            match parse_document(&body.bytes, body.charset.as_deref(), Some(&body.final_url)) {
-                Ok(items) if !items.is_empty() => {
-                    let item = &items[0];
-                    (
-                        item.title.clone(),
-                        format!("{}\n{}", item.summary, item.content),
-                    )
-                }
-                Ok(_) => return Ok(Reply::private("That page has no article text.")),
-                Err(e) => return Ok(Reply::private(format!("Could not read that page: {e}."))),
-            }
-        }
-    };
+    let body = format!("{}\n{}", item.summary, item.content);
     let hits = matcher.find(&Article {
-        title: &title,
-        body: &body,
+        title: &item.title,
+        body: body.trim(),
         source: "",
     });
     if hits.is_empty() {
-        return Ok(Reply::private(format!(
-            "None of this chat's {} rules would match.",
-            rules.len()
-        )));
+        return format!("None of this chat's {} rules would match.", rules.len());
     }
     let mut text = String::new();
     for hit in hits {
@@ -430,7 +465,63 @@ async fn test(
             mark(&hit.snippet, "«", "»")
         ));
     }
-    Ok(Reply::private(text.trim_end().to_owned()))
+    text.trim_end().to_owned()
+}
+
+/// Articles of a story read to name it and its outlets.
+const STORY_MEMBERS_READ: i64 = 200;
+/// Outlets named in `/test`'s story line before "+N".
+const OUTLETS_SHOWN: usize = 5;
+
+/// `/test`'s story line: the story the article would join (or is in), its
+/// outlets, and the evidence; or that it would start a new story.
+fn describe_story(
+    joined: Option<&Joined>,
+    members: &[StoryMember],
+    window: std::time::Duration,
+) -> String {
+    let Some(joined) = joined else {
+        return format!(
+            "Story: new. No article of the last {} h has its link or is a near-copy of its text: it would start a new story.",
+            window.as_secs() / 3600
+        );
+    };
+    let mut outlets: Vec<String> = Vec::new();
+    for member in members {
+        if !outlets
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(&member.outlet))
+        {
+            outlets.push(member.outlet.clone());
+        }
+    }
+    let story = match members.first() {
+        Some(first) => format!(
+            "“{}” (story #{}, carried by {})",
+            first.title,
+            joined.story_id,
+            also_line(&outlets, OUTLETS_SHOWN)
+        ),
+        None => format!("story #{}", joined.story_id),
+    };
+    let article_id = joined.evidence.article_id();
+    let article = match members.iter().position(|m| m.article_id == article_id) {
+        Some(0) => format!("its first article ({})", members[0].outlet),
+        Some(i) => format!("{}’s “{}”", members[i].outlet, members[i].title),
+        None => format!("article {article_id}"),
+    };
+    match &joined.evidence {
+        Evidence::SameUrl { .. } => {
+            format!("Story: already stored, in {story}: same URL as {article}.")
+        }
+        Evidence::SameGuid { .. } => {
+            format!("Story: already stored, in {story}: same guid as {article}.")
+        }
+        Evidence::Similar { score, title, .. } => format!(
+            "Story: would join {story}: similarity score {score:.2} to {article} (headline words {:.0}% shared).",
+            title * 100.0
+        ),
+    }
 }
 
 /// `/feeds`: each source with its health (see [`crate::health`]).

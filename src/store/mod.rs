@@ -38,7 +38,7 @@ pub use operations::{
     ExportedFeed, FeedOverview, HealthChange, ImportResult, ImportedFeed, OperationsSnapshot,
 };
 pub use outbox::{OutboxMessage, Redelivery};
-pub use stories::{EditTarget, StoryAlertMessage, StoryArticle};
+pub use stories::{EditTarget, StoryAlertMessage, StoryArticle, StoryMember};
 pub use subscriptions::{RuleRow, Subscription};
 
 /// Why a store operation failed.
@@ -102,6 +102,23 @@ impl Store {
         let store = Store { pool };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Opens the database at `url` only if it is a file that exists
+    /// (`None` otherwise): for tools that read what a running wirewatch
+    /// stored and must not leave an empty database behind.
+    pub async fn open_existing(url: &str) -> Result<Option<Store>, StoreError> {
+        if url.contains(":memory:") {
+            return Ok(None);
+        }
+        let options = SqliteConnectOptions::from_str(url).map_err(|source| StoreError::Open {
+            url: url.to_owned(),
+            source,
+        })?;
+        if !options.get_filename().is_file() {
+            return Ok(None);
+        }
+        Store::open(url).await.map(Some)
     }
 
     /// Applies pending migrations.

@@ -283,6 +283,49 @@ impl StoreTx {
         Ok(Some(HealthChange::Recovered { announced_at }))
     }
 
+    /// Remembers that `chats` were told feed `feed_id` is failing (and
+    /// forgets whoever was told about an earlier run of failures).
+    pub async fn record_health_recipients(
+        &mut self,
+        feed_id: i64,
+        chats: &[i64],
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM feed_health_recipients WHERE feed_id = ?1")
+            .bind(feed_id)
+            .execute(&mut *self.tx)
+            .await?;
+        for &subscription_id in chats {
+            sqlx::query(
+                "INSERT INTO feed_health_recipients (feed_id, subscription_id)
+                 VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            )
+            .bind(feed_id)
+            .bind(subscription_id)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The chats told that feed `feed_id` was failing, not paused since,
+    /// and forgets them all: who gets its "recovered" notice.
+    pub async fn take_health_recipients(&mut self, feed_id: i64) -> Result<Vec<i64>, StoreError> {
+        let chats = sqlx::query_scalar(
+            "SELECT n.subscription_id FROM feed_health_recipients n
+             JOIN subscriptions s ON s.id = n.subscription_id
+             WHERE n.feed_id = ?1 AND s.paused_reason IS NULL
+             ORDER BY n.subscription_id",
+        )
+        .bind(feed_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        sqlx::query("DELETE FROM feed_health_recipients WHERE feed_id = ?1")
+            .bind(feed_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(chats)
+    }
+
     /// The chats (subscription ids) whose rules have hits on the feed's
     /// articles, not paused.
     pub async fn chats_using_feed(&mut self, feed_id: i64) -> Result<Vec<i64>, StoreError> {

@@ -27,6 +27,17 @@ pub struct StoryArticle {
     pub signature: Vec<u8>,
 }
 
+/// An article of a story as chat users are shown it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoryMember {
+    /// The article.
+    pub article_id: i64,
+    /// Its headline.
+    pub title: String,
+    /// The outlet that carried it: its feed's name, else the feed's URL.
+    pub outlet: String,
+}
+
 /// An alert already queued for a story.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoryAlertMessage {
@@ -227,6 +238,34 @@ impl Store {
                     item_key: row.try_get("item_key")?,
                     title: row.try_get("title")?,
                     signature: row.try_get("story_signature")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The articles of a story, oldest first, with their outlets; at most
+    /// `limit` of them.
+    pub async fn story_members(
+        &self,
+        story_id: i64,
+        limit: i64,
+    ) -> Result<Vec<StoryMember>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.title, COALESCE(f.name, f.url) AS outlet
+             FROM articles a JOIN feeds f ON f.id = a.feed_id
+             WHERE a.story_id = ?1
+             ORDER BY a.fetched_at, a.id LIMIT ?2",
+        )
+        .bind(story_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StoryMember {
+                    article_id: row.try_get("id")?,
+                    title: row.try_get("title")?,
+                    outlet: row.try_get("outlet")?,
                 })
             })
             .collect()

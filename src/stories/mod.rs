@@ -15,12 +15,13 @@
 mod signature;
 
 use std::{
-    collections::{HashMap, HashSet, VecDeque, hash_map::Entry},
+    collections::{HashMap, HashSet, VecDeque},
     fmt,
-    hash::{BuildHasherDefault, Hasher},
+    hash::{BuildHasher, RandomState},
 };
 
 use chrono::{DateTime, Duration, Utc};
+use hashbrown::HashTable;
 
 pub use signature::{HASHES, SHINGLE_WORDS, Signature, words};
 
@@ -28,8 +29,8 @@ pub use signature::{HASHES, SHINGLE_WORDS, Signature, words};
 /// two texts become candidates when both rows of at least one band agree.
 /// With 64 bands of 2 rows, a pair at Jaccard 0.2 is a candidate with
 /// probability 0.93, at 0.3 with 0.998, at 0.05 with 0.15. More bands
-/// would catch more borderline pairs at the price of memory: each band is
-/// one bucket entry per article.
+/// would catch more borderline pairs at the price of memory: each band
+/// costs about 5 bytes per article (see [`StoryIndex`]).
 pub const BANDS: usize = 64;
 /// Rows (hash values) per band.
 pub const ROWS: usize = 2;
@@ -109,26 +110,34 @@ pub enum Evidence {
     },
 }
 
-impl fmt::Display for Evidence {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Evidence {
+    /// The article of the story that the evidence points to.
+    pub fn article_id(&self) -> i64 {
         match self {
-            Evidence::SameUrl { article_id, url } => {
-                write!(f, "same link as article {article_id} ({url})")
-            }
-            Evidence::SameGuid { article_id, guid } => {
-                write!(f, "same guid as article {article_id} ({guid})")
-            }
-            Evidence::Similar {
-                article_id,
-                score,
-                title,
-            } => write!(
-                f,
-                "text {:.0}% similar to article {article_id} (headline words {:.0}% shared)",
+            Evidence::SameUrl { article_id, .. }
+            | Evidence::SameGuid { article_id, .. }
+            | Evidence::Similar { article_id, .. } => *article_id,
+        }
+    }
+
+    /// The evidence in words, with the article named by `article`
+    /// (`Display` says "article 12").
+    pub fn describe(&self, article: &str) -> String {
+        match self {
+            Evidence::SameUrl { url, .. } => format!("same link as {article} ({url})"),
+            Evidence::SameGuid { guid, .. } => format!("same guid as {article} ({guid})"),
+            Evidence::Similar { score, title, .. } => format!(
+                "text {:.0}% similar to {article} (headline words {:.0}% shared)",
                 score * 100.0,
                 title * 100.0
             ),
         }
+    }
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.describe(&format!("article {}", self.article_id())))
     }
 }
 
@@ -141,31 +150,54 @@ pub struct Joined {
     pub evidence: Evidence,
 }
 
+/// An article in the index.
 struct Indexed {
+    article_id: i64,
     story_id: i64,
     signature: Signature,
-    canonical_url: Option<String>,
-    guid: Option<String>,
+    canonical_url: Option<Box<str>>,
+    guid: Option<Box<str>>,
 }
 
 /// The articles of the last N hours, indexed for finding their story.
+///
+/// Memory is what bounds the window (a 48-hour window may hold 100,000
+/// articles), so the articles live in a slab of slots addressed by `u32`,
+/// and the LSH, URL and guid tables hold only slot numbers: a table entry's
+/// key (a band's rows, a URL) is read from its article when needed, never
+/// stored twice. An article costs its signature (1 KB of minima) and about
+/// 5 bytes per band.
 pub struct StoryIndex {
     window: Duration,
     thresholds: Thresholds,
-    entries: HashMap<i64, Indexed>,
+    /// Articles by slot; a removed article's slot is reused.
+    slots: Vec<Option<Indexed>>,
+    free_slots: Vec<u32>,
+    /// Slot of each article id.
+    ids: HashMap<i64, u32>,
     /// Article ids by the time they were seen, oldest first.
     order: VecDeque<(DateTime<Utc>, i64)>,
-    buckets: HashMap<u64, Bucket, BuildHasherDefault<KeyHasher>>,
-    urls: HashMap<String, i64>,
-    guids: HashMap<String, i64>,
+    /// One table per band: the buckets of articles agreeing on the band.
+    bands: Vec<HashTable<Bucket>>,
+    /// Members of the buckets holding more than one article.
+    lists: Vec<Vec<u32>>,
+    free_lists: Vec<u32>,
+    /// Slot of the first article with each URL, and with each guid.
+    urls: HashTable<u32>,
+    guids: HashTable<u32>,
+    /// Hashes URLs and guids for their tables.
+    text_hasher: RandomState,
 }
 
 impl fmt::Debug for StoryIndex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("StoryIndex")
             .field("window", &self.window)
-            .field("articles", &self.entries.len())
-            .field("buckets", &self.buckets.len())
+            .field("articles", &self.ids.len())
+            .field(
+                "buckets",
+                &self.bands.iter().map(HashTable::len).sum::<usize>(),
+            )
             .finish()
     }
 }
@@ -181,11 +213,16 @@ impl StoryIndex {
         Self {
             window: Duration::from_std(window).unwrap_or(Duration::MAX),
             thresholds,
-            entries: HashMap::new(),
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            ids: HashMap::new(),
             order: VecDeque::new(),
-            buckets: HashMap::default(),
-            urls: HashMap::new(),
-            guids: HashMap::new(),
+            bands: (0..BANDS).map(|_| HashTable::new()).collect(),
+            lists: Vec::new(),
+            free_lists: Vec::new(),
+            urls: HashTable::new(),
+            guids: HashTable::new(),
+            text_hasher: RandomState::new(),
         }
     }
 
@@ -196,40 +233,41 @@ impl StoryIndex {
 
     /// Articles in the index.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.ids.len()
     }
 
     /// True when the index holds no article.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.ids.is_empty()
     }
 
     /// The story of an indexed article.
     pub fn story_of(&self, article_id: i64) -> Option<i64> {
-        self.entries.get(&article_id).map(|e| e.story_id)
+        let slot = *self.ids.get(&article_id)?;
+        self.article(slot).map(|a| a.story_id)
     }
 
     /// The story `probe` belongs to, if any of the window's articles is the
     /// same article (URL, guid) or a near-duplicate of it.
     pub fn find(&self, probe: &Probe<'_>) -> Option<Joined> {
         if let Some(url) = probe.canonical_url
-            && let Some((&article_id, entry)) = self.entry_by(&self.urls, url)
+            && let Some(entry) = self.first_with(&self.urls, url, |a| a.canonical_url.as_deref())
         {
             return Some(Joined {
                 story_id: entry.story_id,
                 evidence: Evidence::SameUrl {
-                    article_id,
+                    article_id: entry.article_id,
                     url: url.to_owned(),
                 },
             });
         }
         if let Some(guid) = probe.guid
-            && let Some((&article_id, entry)) = self.entry_by(&self.guids, guid)
+            && let Some(entry) = self.first_with(&self.guids, guid, |a| a.guid.as_deref())
         {
             return Some(Joined {
                 story_id: entry.story_id,
                 evidence: Evidence::SameGuid {
-                    article_id,
+                    article_id: entry.article_id,
                     guid: guid.to_owned(),
                 },
             });
@@ -237,51 +275,72 @@ impl StoryIndex {
         self.most_similar(probe.signature)
     }
 
-    fn entry_by<'a>(
-        &'a self,
-        map: &'a HashMap<String, i64>,
+    fn article(&self, slot: u32) -> Option<&Indexed> {
+        self.slots.get(slot as usize)?.as_ref()
+    }
+
+    /// The article `table` holds for `key`, which `field` reads.
+    fn first_with(
+        &self,
+        table: &HashTable<u32>,
         key: &str,
-    ) -> Option<(&'a i64, &'a Indexed)> {
-        let id = map.get(key)?;
-        Some((id, self.entries.get(id)?))
+        field: impl Fn(&Indexed) -> Option<&str>,
+    ) -> Option<&Indexed> {
+        let hash = self.text_hasher.hash_one(key);
+        let &slot = table.find(hash, |&s| self.article(s).and_then(&field) == Some(key))?;
+        self.article(slot)
     }
 
     fn most_similar(&self, signature: &Signature) -> Option<Joined> {
         if signature.shingles < MIN_SHINGLES {
             return None;
         }
-        let mut seen: HashSet<i64> = HashSet::new();
-        let mut best: Option<(f32, f32, i64, i64)> = None;
-        for band in 0..BANDS {
-            let Some(bucket) = self.buckets.get(&band_key(signature, band)) else {
+        let mut seen: HashSet<u32> = HashSet::new();
+        let mut best: Option<(f32, f32, &Indexed)> = None;
+        for (band, table) in self.bands.iter().enumerate() {
+            let rows = band_rows(signature, band);
+            let Some(bucket) = table.find(band_key(signature, band), |b| {
+                self.bucket_rows(b, band) == Some(rows)
+            }) else {
                 continue;
             };
-            for &article_id in bucket.as_slice().iter().rev().take(BUCKET_SCAN) {
-                if !seen.insert(article_id) {
+            for &slot in self.members(bucket).iter().rev().take(BUCKET_SCAN) {
+                if !seen.insert(slot) {
                     continue;
                 }
-                let Some(entry) = self.entries.get(&article_id) else {
+                let Some(entry) = self.article(slot) else {
                     continue;
                 };
                 let score = similarity(signature, &entry.signature);
                 let title = signature.title_similarity(&entry.signature);
                 let t = self.thresholds;
                 if score >= t.same || (score >= t.likely && title >= t.title) {
-                    let better = best.is_none_or(|(s, ti, _, _)| (score, title) > (s, ti));
+                    let better = best.is_none_or(|(s, ti, _)| (score, title) > (s, ti));
                     if better {
-                        best = Some((score, title, article_id, entry.story_id));
+                        best = Some((score, title, entry));
                     }
                 }
             }
         }
-        best.map(|(score, title, article_id, story_id)| Joined {
-            story_id,
+        best.map(|(score, title, entry)| Joined {
+            story_id: entry.story_id,
             evidence: Evidence::Similar {
-                article_id,
+                article_id: entry.article_id,
                 score,
                 title,
             },
         })
+    }
+
+    /// The slots of a bucket's articles, most recent last.
+    fn members<'a>(&'a self, bucket: &'a Bucket) -> &'a [u32] {
+        members(&self.lists, bucket)
+    }
+
+    /// The rows of `band` that the articles of `bucket` share.
+    fn bucket_rows(&self, bucket: &Bucket, band: usize) -> Option<&[u32]> {
+        let &first = self.members(bucket).first()?;
+        Some(band_rows(&self.article(first)?.signature, band))
     }
 
     /// Adds an article of `story_id`, seen at `at`; an article already in
@@ -293,62 +352,158 @@ impl StoryIndex {
         at: DateTime<Utc>,
         canonical_url: Option<&str>,
         guid: Option<&str>,
-        signature: Signature,
+        mut signature: Signature,
     ) {
         self.remove(article_id);
+        signature.title_words.shrink_to_fit();
+        let indexed = Some(Indexed {
+            article_id,
+            story_id,
+            signature,
+            canonical_url: canonical_url.map(Box::from),
+            guid: guid.map(Box::from),
+        });
+        let slot = match self.free_slots.pop() {
+            Some(slot) => {
+                self.slots[slot as usize] = indexed;
+                slot
+            }
+            None => {
+                // 2^31 articles would need terabytes: the index never gets there.
+                let slot = u32::try_from(self.slots.len())
+                    .ok()
+                    .filter(|&s| s < MANY)
+                    .expect("fewer than 2^31 articles in the index");
+                self.slots.push(indexed);
+                slot
+            }
+        };
+        self.ids.insert(article_id, slot);
+        let Self {
+            slots,
+            bands,
+            lists,
+            free_lists,
+            ..
+        } = self;
+        let signature = &slots[slot as usize]
+            .as_ref()
+            .expect("the slot was just filled")
+            .signature;
         if signature.shingles >= MIN_SHINGLES {
-            for band in 0..BANDS {
-                match self.buckets.entry(band_key(&signature, band)) {
-                    Entry::Occupied(mut bucket) => bucket.get_mut().push(article_id),
-                    Entry::Vacant(slot) => {
-                        slot.insert(Bucket::One(article_id));
+            for (band, table) in bands.iter_mut().enumerate() {
+                let rows = band_rows(signature, band);
+                let rows_of = |b: &Bucket| {
+                    let first = members(lists, b).first()?;
+                    Some(band_rows(&slots[*first as usize].as_ref()?.signature, band))
+                };
+                match table.find_mut(band_key(signature, band), |b| rows_of(b) == Some(rows)) {
+                    Some(bucket) if bucket.0 & MANY != 0 => {
+                        let ids = &mut lists[(bucket.0 & !MANY) as usize];
+                        if ids.len() >= BUCKET_KEEP {
+                            ids.remove(0);
+                        }
+                        ids.push(slot);
+                    }
+                    Some(bucket) => {
+                        let pair = vec![bucket.0, slot];
+                        let list = match free_lists.pop() {
+                            Some(list) => {
+                                lists[list as usize] = pair;
+                                list
+                            }
+                            None => {
+                                lists.push(pair);
+                                // Fewer lists than slots, which are fewer than 2^31.
+                                u32::try_from(lists.len() - 1).expect("fewer lists than slots")
+                            }
+                        };
+                        *bucket = Bucket(list | MANY);
+                    }
+                    None => {
+                        table.insert_unique(band_key(signature, band), Bucket(slot), |b| {
+                            let first = members(lists, b).first().copied().unwrap_or(slot);
+                            slots[first as usize]
+                                .as_ref()
+                                .map_or(0, |a| band_key(&a.signature, band))
+                        });
                     }
                 }
             }
         }
         // The first article with a URL or guid keeps it: it is the one
         // later copies are explained by.
+        let (slots, hasher) = (&self.slots, &self.text_hasher);
         if let Some(url) = canonical_url {
-            self.urls.entry(url.to_owned()).or_insert(article_id);
+            index_text(&mut self.urls, hasher, slots, url, slot, |a| {
+                a.canonical_url.as_deref()
+            });
         }
         if let Some(guid) = guid {
-            self.guids.entry(guid.to_owned()).or_insert(article_id);
+            index_text(&mut self.guids, hasher, slots, guid, slot, |a| {
+                a.guid.as_deref()
+            });
         }
-        self.entries.insert(
-            article_id,
-            Indexed {
-                story_id,
-                signature,
-                canonical_url: canonical_url.map(str::to_owned),
-                guid: guid.map(str::to_owned),
-            },
-        );
         self.order.push_back((at, article_id));
     }
 
     /// Removes an article (e.g. its transaction was rolled back).
     pub fn remove(&mut self, article_id: i64) {
-        let Some(entry) = self.entries.remove(&article_id) else {
+        let Some(slot) = self.ids.remove(&article_id) else {
             return;
         };
-        for band in 0..BANDS {
-            let key = band_key(&entry.signature, band);
-            if let Some(bucket) = self.buckets.get_mut(&key)
-                && bucket.remove(article_id)
-            {
-                self.buckets.remove(&key);
+        let Some(entry) = self.slots.get_mut(slot as usize).and_then(Option::take) else {
+            return;
+        };
+        // The article's keys are read from `entry`; its slot is empty now,
+        // so other entries' keys are read from their own articles.
+        for (band, table) in self.bands.iter_mut().enumerate() {
+            let rows = band_rows(&entry.signature, band);
+            let (slots, lists) = (&self.slots, &mut self.lists);
+            let rows_of = |b: &Bucket| {
+                let first = *members(lists, b).iter().find(|&&s| s != slot)?;
+                Some(band_rows(&slots[first as usize].as_ref()?.signature, band))
+            };
+            let Ok(found) = table.find_entry(band_key(&entry.signature, band), |b| {
+                // The article's own single-member bucket.
+                *b == Bucket(slot) || rows_of(b) == Some(rows)
+            }) else {
+                continue;
+            };
+            let bucket = *found.get();
+            if bucket == Bucket(slot) {
+                found.remove();
+            } else if bucket.0 & MANY != 0 {
+                let list = bucket.0 & !MANY;
+                let ids = &mut lists[list as usize];
+                if let Some(at) = ids.iter().position(|&s| s == slot) {
+                    ids.remove(at);
+                }
+                match ids.as_slice() {
+                    [] => {
+                        found.remove();
+                    }
+                    &[only] => {
+                        *found.into_mut() = Bucket(only);
+                    }
+                    _ => continue,
+                }
+                lists[list as usize] = Vec::new();
+                self.free_lists.push(list);
             }
         }
-        if let Some(url) = &entry.canonical_url
-            && self.urls.get(url) == Some(&article_id)
+        let hasher = &self.text_hasher;
+        if let Some(url) = entry.canonical_url.as_deref()
+            && let Ok(found) = self.urls.find_entry(hasher.hash_one(url), |&s| s == slot)
         {
-            self.urls.remove(url);
+            found.remove();
         }
-        if let Some(guid) = &entry.guid
-            && self.guids.get(guid) == Some(&article_id)
+        if let Some(guid) = entry.guid.as_deref()
+            && let Ok(found) = self.guids.find_entry(hasher.hash_one(guid), |&s| s == slot)
         {
-            self.guids.remove(guid);
+            found.remove();
         }
+        self.free_slots.push(slot);
         // Its place in `order` is skipped when it comes up for eviction.
     }
 
@@ -361,7 +516,7 @@ impl StoryIndex {
                 break;
             }
             self.order.pop_front();
-            if self.entries.contains_key(&article_id) {
+            if self.ids.contains_key(&article_id) {
                 self.remove(article_id);
                 evicted += 1;
             }
@@ -392,75 +547,55 @@ pub fn similarity(a: &Signature, b: &Signature) -> f32 {
     j.max(contained * 0.5)
 }
 
-/// The articles of one LSH bucket, most recent last. Most buckets hold a
-/// single article: that case needs no allocation of its own.
-enum Bucket {
-    One(i64),
-    Many(Vec<i64>),
-}
+/// A bucket of one band's table: the slot of its one article (most
+/// buckets hold a single article, which needs no list), or, with [`MANY`]
+/// set, the number of the list of its articles in `StoryIndex::lists`
+/// (most recent last, at most [`BUCKET_KEEP`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Bucket(u32);
 
-impl Bucket {
-    fn as_slice(&self) -> &[i64] {
-        match self {
-            Bucket::One(id) => std::slice::from_ref(id),
-            Bucket::Many(ids) => ids,
-        }
-    }
+/// The bit of a [`Bucket`] that says it is a list.
+const MANY: u32 = 1 << 31;
 
-    fn push(&mut self, article_id: i64) {
-        match self {
-            Bucket::One(id) => *self = Bucket::Many(vec![*id, article_id]),
-            Bucket::Many(ids) => {
-                if ids.len() >= BUCKET_KEEP {
-                    ids.remove(0);
-                }
-                ids.push(article_id);
-            }
-        }
-    }
-
-    /// Takes an article out; true when the bucket is empty now.
-    fn remove(&mut self, article_id: i64) -> bool {
-        match self {
-            Bucket::One(id) => *id == article_id,
-            Bucket::Many(ids) => {
-                if let Some(at) = ids.iter().position(|&id| id == article_id) {
-                    ids.remove(at);
-                }
-                match ids.as_slice() {
-                    [] => return true,
-                    [only] => *self = Bucket::One(*only),
-                    _ => {}
-                }
-                false
-            }
-        }
+/// The slots of a bucket's articles, most recent last.
+fn members<'a>(lists: &'a [Vec<u32>], bucket: &'a Bucket) -> &'a [u32] {
+    if bucket.0 & MANY == 0 {
+        std::slice::from_ref(&bucket.0)
+    } else {
+        lists
+            .get((bucket.0 & !MANY) as usize)
+            .map_or(&[], Vec::as_slice)
     }
 }
 
-/// Bucket keys are already well-mixed hashes: the map uses them as they are.
-#[derive(Default)]
-struct KeyHasher(u64);
+/// Puts `slot` in a URL or guid table under `key` (which `field` reads
+/// from an article), unless an article already has it there.
+fn index_text(
+    table: &mut HashTable<u32>,
+    hasher: &RandomState,
+    slots: &[Option<Indexed>],
+    key: &str,
+    slot: u32,
+    field: impl Fn(&Indexed) -> Option<&str>,
+) {
+    let text_of = |s: u32| slots.get(s as usize)?.as_ref().and_then(&field);
+    let hash = hasher.hash_one(key);
+    if table.find(hash, |&s| text_of(s) == Some(key)).is_none() {
+        table.insert_unique(hash, slot, |&s| {
+            text_of(s).map_or(0, |text| hasher.hash_one(text))
+        });
+    }
+}
 
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8 | u64::from(*b)).wrapping_mul(0x0000_0100_0000_01B3);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
+/// The rows of one band of a signature.
+fn band_rows(signature: &Signature, band: usize) -> &[u32] {
+    &signature.mins[band * ROWS..(band + 1) * ROWS]
 }
 
 /// The bucket key of one band of a signature.
 fn band_key(signature: &Signature, band: usize) -> u64 {
-    let rows = &signature.mins[band * ROWS..(band + 1) * ROWS];
     let mut h = (band as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    for r in rows {
+    for r in band_rows(signature, band) {
         h = (h ^ u64::from(*r)).wrapping_mul(0xFF51_AFD7_ED55_8CCD);
         h ^= h >> 33;
     }

@@ -172,3 +172,43 @@ fn one_line_items_join_only_by_url_or_guid() {
     let same_words = Signature::of("Council meets", short);
     assert_eq!(idx.find(&probe(None, None, &same_words)), None);
 }
+
+#[test]
+fn removing_every_article_leaves_no_bucket_list_url_or_guid_behind() {
+    let mut idx = index();
+    // Copies of one text share most of their buckets; more copies than a
+    // bucket keeps, so that some fall out of their buckets.
+    let n = i64::try_from(BUCKET_KEEP).expect("small") + 40;
+    for i in 0..n {
+        let body = format!("{WIRE} Copy {} of the wire story.", i % 7);
+        let url = format!("https://outlet.example/{}", i % 5);
+        let guid = format!("guid-{}", i % 3);
+        let sig = Signature::of("Russia vetoes grain deal", &body);
+        idx.insert(i, 1, t0(), Some(&url), Some(&guid), sig);
+    }
+    assert!(idx.lists.iter().any(|l| l.len() == BUCKET_KEEP));
+    // A copy still finds the most recent articles of its buckets.
+    let copy = Signature::of(
+        "Grain deal vetoed",
+        &format!("{WIRE} Copy 3 of the wire story."),
+    );
+    let joined = idx.find(&probe(None, None, &copy)).expect("joins");
+    assert!(joined.evidence.article_id() >= n - 40, "{joined:?}");
+    // Out of order, and some twice.
+    for i in (0..n).rev().step_by(2).chain((0..n).step_by(2)).chain(0..n) {
+        idx.remove(i);
+    }
+    assert!(idx.is_empty());
+    assert!(idx.bands.iter().all(|t| t.is_empty()));
+    assert!(idx.lists.iter().all(Vec::is_empty));
+    assert!(idx.urls.is_empty() && idx.guids.is_empty());
+    assert_eq!(idx.free_slots.len(), idx.slots.len());
+    // The freed slots serve new articles.
+    let sig = Signature::of("Russia vetoes grain deal", WIRE);
+    idx.insert(1000, 2, t0(), Some("https://outlet.example/0"), None, sig);
+    let again = idx
+        .find(&probe(Some("https://outlet.example/0"), None, &copy))
+        .expect("joins by URL");
+    assert_eq!((again.story_id, again.evidence.article_id()), (2, 1000));
+    assert_eq!(idx.slots.len(), usize::try_from(n).expect("small"));
+}
