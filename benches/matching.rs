@@ -21,7 +21,9 @@
 //! article, normalisation and matching apart, build time, one-rule add time,
 //! heap size, regex baseline); then criterion measures the same operations.
 //! Run: `cargo bench --bench matching` (add `-- --quick` to shorten the
-//! criterion part). CI only compiles this.
+//! criterion part). CI only compiles this. With `MATCHING_PROFILE=100000`
+//! it only matches the corpus against that many rules for ten seconds and
+//! prints the mean per article: something for `perf record` to look at.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
@@ -811,9 +813,11 @@ fn report(setup: &Setup) {
     );
 
     println!(
-        "\n| rules | distinct | build | heap | match p50 | match p99 | + explain p50 | + explain p99 | Vec<Hit> p50 | Vec<Hit> p99 | grouped total p50 / 5 KB | grouped total p99 / 5 KB | Vec<Hit> total p50 / 5 KB | Vec<Hit> total p99 / 5 KB | hits / article | explanations / article |"
+        "\n| rules | distinct | build | heap | match p50 | match p99 | + explain p50 | + explain p99 | Vec<Hit> p50 | Vec<Hit> p99 | match + explain p50 / 5 KB | match + explain p99 / 5 KB | grouped total p50 / 5 KB | grouped total p99 / 5 KB | Vec<Hit> total p50 / 5 KB | Vec<Hit> total p99 / 5 KB | hits / article | explanations / article |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     let mut p50_by_size = Vec::new();
     let mut matchers: Vec<(usize, Matcher)> = Vec::new();
     for (n, _, specs) in &setup.specs {
@@ -866,9 +870,10 @@ fn report(setup: &Setup) {
         let (f50, f99) = raw(&find);
         let (t50, t99) = per_5kb(&total);
         let (g50, g99) = per_5kb(&grouped);
-        p50_by_size.push((*n, t50, g50));
+        let (x50, x99) = per_5kb(&explain);
+        p50_by_size.push((*n, t50, g50, x50));
         println!(
-            "| {n} | {} | {} | {:.1} MB | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
+            "| {n} | {} | {} | {:.1} MB | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
             stats.distinct_rules,
             micros(build),
             heap as f64 / 1e6,
@@ -878,6 +883,8 @@ fn report(setup: &Setup) {
             micros(e99),
             micros(f50),
             micros(f99),
+            micros(x50),
+            micros(x99),
             micros(g50),
             micros(g99),
             micros(t50),
@@ -888,20 +895,21 @@ fn report(setup: &Setup) {
         matchers.push((*n, matcher));
     }
     println!(
-        "(match: Matcher::find_in on an analysed article: which rules match and on which words, identical rules grouped; + explain: and every distinct explanation's terms and snippet built; Vec<Hit>: and one owned Hit per rule, in id order, which is Matcher::find; grouped total: normalisation + match + explain, per 5 KB; Vec<Hit> total: normalisation + Vec<Hit>, per 5 KB; always-evaluated rules: {})",
+        "(match: Matcher::find_in on an analysed article: which rules match and on which words, identical rules grouped; + explain: and every distinct explanation's terms and snippet built; Vec<Hit>: and one owned Hit per rule, in id order, which is Matcher::find; match + explain: what matching costs once the article is normalised, per 5 KB; grouped total: normalisation + match + explain, per 5 KB; Vec<Hit> total: normalisation + Vec<Hit>, per 5 KB; always-evaluated rules: {})",
         matchers
             .iter()
             .map(|(_, m)| m.stats().always_evaluated)
             .sum::<usize>()
     );
-    if let (Some((_, small, small_g)), Some((_, big, big_g))) =
+    if let (Some((_, small, small_g, small_x)), Some((_, big, big_g, big_x))) =
         (p50_by_size.first(), p50_by_size.last())
     {
         println!(
-            "p50 at {} rules / p50 at {} rules: grouped total {:.2}, Vec<Hit> total {:.2}",
+            "p50 at {} rules / p50 at {} rules: grouped total {:.2}, match + explain alone {:.2}, Vec<Hit> total {:.2}",
             SIZES[SIZES.len() - 1],
             SIZES[0],
             big_g.as_secs_f64() / small_g.as_secs_f64(),
+            big_x.as_secs_f64() / small_x.as_secs_f64(),
             big.as_secs_f64() / small.as_secs_f64()
         );
     }
@@ -995,8 +1003,54 @@ fn report(setup: &Setup) {
     println!();
 }
 
+/// `MATCHING_PROFILE=<rules>`: match the corpus against that many rules
+/// (one of [`SIZES`]) for ten seconds and nothing else, for a profiler.
+fn profile(setup: &Setup, n: usize) {
+    let Some((_, _, specs)) = setup.specs.iter().find(|(k, _, _)| *k == n) else {
+        eprintln!("MATCHING_PROFILE: no rule set of {n} rules (sizes: {SIZES:?})");
+        return;
+    };
+    let matcher = compile(specs);
+    let analysed: Vec<Analyzed> = setup
+        .docs
+        .iter()
+        .map(|d| Analyzed::new(&d.article()))
+        .collect();
+    let (mut groups, mut explanations) = (0, 0);
+    for a in &analysed {
+        let m = matcher.find_in(a);
+        groups += m.groups().count();
+        explanations += m.explanation_count();
+    }
+    eprintln!(
+        "{n} rules: {:.1} groups and {:.1} explanations per article",
+        groups as f64 / analysed.len() as f64,
+        explanations as f64 / analysed.len() as f64
+    );
+    let start = Instant::now();
+    let mut rounds = 0;
+    while start.elapsed() < Duration::from_secs(10) {
+        for a in &analysed {
+            let m = matcher.find_in(black_box(a));
+            for e in 0..m.explanation_count() {
+                black_box(m.explanation(e));
+            }
+        }
+        rounds += 1;
+    }
+    let per = start.elapsed() / (rounds * analysed.len()) as u32;
+    eprintln!("{n} rules: {rounds} rounds, {} per article", micros(per));
+}
+
 fn benches(c: &mut Criterion) {
     let setup = setup();
+    if let Some(n) = std::env::var("MATCHING_PROFILE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        profile(&setup, n);
+        return;
+    }
     report(&setup);
 
     let docs: Vec<&Doc> = setup.docs.iter().take(100).collect();

@@ -3,12 +3,17 @@
 //!
 //! [`Pipeline::poll`] is the step the scheduler runs on every tick and that
 //! tests call directly. The rule set every poll matches against is compiled
-//! once and swapped whole when rules change ([`Pipeline::reload_rules`]),
-//! so polls never wait for a rebuild.
+//! at start-up and after bulk changes ([`Pipeline::reload_rules`]); a chat's
+//! single rule goes in or out without recompiling the others
+//! ([`Pipeline::add_rule`], [`Pipeline::remove_rule`]). Polls never wait
+//! for either: they match against the set they started with.
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::{Arc, RwLock},
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -27,7 +32,7 @@ use crate::{
         parse::{FeedItem, parse_feed},
     },
     health::FeedHealth,
-    matching::{Article, Hit, Matcher, MatcherBuilder, RuleSpec},
+    matching::{Analyzed, Article, Explanation, Hit, Matcher, MatcherBuilder, RuleSpec},
     metrics::Metrics,
     store::{Feed, FeedOrigin, NewArticle, RuleRow, Store, StoreError, StoreTx, Subscription},
     stories::{Joined, Probe, Signature, StoryIndex},
@@ -87,7 +92,7 @@ pub struct IngestReport {
 }
 
 /// Every rule of every chat, compiled, with what delivery needs to know.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct RuleSet {
     matcher: Matcher,
     rules: HashMap<i64, RuleRow>,
@@ -127,6 +132,36 @@ impl RuleSet {
         }
     }
 
+    /// Adds one stored rule of `subscription`'s chat, leaving the other
+    /// rules compiled as they are. False, changing nothing, when the rule is
+    /// in already or its spec no longer parses.
+    pub fn add_rule(&mut self, rule: RuleRow, subscription: Subscription) -> bool {
+        if self.rules.contains_key(&rule.id) {
+            return false;
+        }
+        let spec = match RuleSpec::parse(&rule.spec) {
+            Ok(spec) => spec,
+            Err(error) => {
+                warn!(rule_id = rule.id, spec = %rule.spec, %error, "skipping stored rule");
+                return false;
+            }
+        };
+        self.matcher.add_rule(rule.id, &spec);
+        self.subscriptions.insert(subscription.id, subscription);
+        self.rules.insert(rule.id, rule);
+        true
+    }
+
+    /// Removes one rule, leaving the others compiled as they are; false
+    /// when it was not in.
+    pub fn remove_rule(&mut self, rule_id: i64) -> bool {
+        if self.rules.remove(&rule_id).is_none() {
+            return false;
+        }
+        self.matcher.remove_rule(rule_id);
+        true
+    }
+
     /// Number of compiled rules.
     pub fn len(&self) -> usize {
         self.rules.len()
@@ -143,6 +178,11 @@ pub struct Pipeline {
     store: Store,
     fetcher: Fetcher,
     rules: RwLock<Arc<RuleSet>>,
+    /// Held while the rule set changes, so that a rule added or removed
+    /// during a rebuild is applied to the rebuilt set, not lost with the old.
+    rule_changes: tokio::sync::Mutex<()>,
+    /// Full rebuilds so far ([`Pipeline::rule_set_builds`]).
+    rule_set_builds: AtomicU64,
     outbox_ready: Arc<Notify>,
     max_backoff: Duration,
     metrics: Metrics,
@@ -166,6 +206,8 @@ impl Pipeline {
             store,
             fetcher,
             rules: RwLock::new(Arc::new(RuleSet::empty())),
+            rule_changes: tokio::sync::Mutex::new(()),
+            rule_set_builds: AtomicU64::new(0),
             outbox_ready,
             max_backoff,
             metrics: Metrics::default(),
@@ -195,8 +237,10 @@ impl Pipeline {
         &self.metrics
     }
 
-    /// Recompiles the rule set from the store and swaps it in.
+    /// Recompiles the rule set from the store and swaps it in: at start-up
+    /// and after changes to many rules or to chats.
     pub async fn reload_rules(&self) -> Result<usize, StoreError> {
+        let _changing = self.rule_changes.lock().await;
         let rules = self.store.all_rules().await?;
         let subscriptions = self.store.subscriptions().await?;
         let set = tokio::task::spawn_blocking(move || RuleSet::build(rules, subscriptions))
@@ -204,8 +248,71 @@ impl Pipeline {
             .map_err(|e| StoreError::Corrupt(format!("rule compilation panicked: {e}")))?;
         let count = set.len();
         *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(set);
+        self.rule_set_builds.fetch_add(1, Ordering::Relaxed);
         info!(rules = count, "rule set compiled");
         Ok(count)
+    }
+
+    /// Adds one rule, just stored for `subscription`'s chat, to the rule set
+    /// without recompiling the others. False when it was in already (a
+    /// rebuild since it was stored picked it up) or does not parse.
+    pub async fn add_rule(
+        &self,
+        rule: RuleRow,
+        subscription: Subscription,
+    ) -> Result<bool, StoreError> {
+        let rule_id = rule.id;
+        let added = self
+            .change_rules(move |set| set.add_rule(rule, subscription))
+            .await?;
+        debug!(rule_id, added, "rule added to the rule set");
+        Ok(added)
+    }
+
+    /// Removes one rule from the rule set without recompiling the others.
+    /// False when it was not in.
+    pub async fn remove_rule(&self, rule_id: i64) -> Result<bool, StoreError> {
+        let removed = self
+            .change_rules(move |set| set.remove_rule(rule_id))
+            .await?;
+        debug!(rule_id, removed, "rule removed from the rule set");
+        Ok(removed)
+    }
+
+    /// How many times the whole rule set was compiled ([`Self::reload_rules`]);
+    /// single-rule changes don't count.
+    pub fn rule_set_builds(&self) -> u64 {
+        self.rule_set_builds.load(Ordering::Relaxed)
+    }
+
+    /// Applies `change` to the rule set: in place when no poll holds the
+    /// current set, else to a copy that is then swapped in (polls keep the
+    /// set they started with).
+    async fn change_rules(
+        &self,
+        change: impl FnOnce(&mut RuleSet) -> bool + Send + 'static,
+    ) -> Result<bool, StoreError> {
+        let _changing = self.rule_changes.lock().await;
+        {
+            let mut current = self.rules.write().unwrap_or_else(|p| p.into_inner());
+            if let Some(set) = Arc::get_mut(&mut current) {
+                return Ok(change(set));
+            }
+        }
+        // Copying a big set takes a while: off the async threads, and
+        // without holding the lock polls take it through.
+        let current = self.rule_set();
+        let (set, changed) = tokio::task::spawn_blocking(move || {
+            let mut set = RuleSet::clone(&current);
+            let changed = change(&mut set);
+            (set, changed)
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("rule change panicked: {e}")))?;
+        if changed {
+            *self.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(set);
+        }
+        Ok(changed)
     }
 
     /// The shared fetcher (for `/test` with a URL).
@@ -372,21 +479,24 @@ impl Pipeline {
         let all_hits = tokio::task::spawn_blocking(move || {
             to_match
                 .iter()
-                .map(|doc| {
-                    doc.as_ref().map_or_else(Vec::new, |(title, body)| {
-                        matcher_rules.matcher.find(&Article {
+                .map(|doc| match doc {
+                    Some((title, body)) => ArticleHits::of(
+                        &matcher_rules.matcher,
+                        &Article {
                             title,
                             body,
                             source: &source_name,
-                        })
-                    })
+                        },
+                    ),
+                    None => Ok(ArticleHits::default()),
                 })
-                .collect::<Vec<Vec<Hit>>>()
+                .collect::<Result<Vec<ArticleHits>, serde_json::Error>>()
         })
         .await;
         self.metrics.observe_match(started.elapsed());
         let all_hits = match all_hits {
-            Ok(hits) => hits,
+            Ok(Ok(hits)) => hits,
+            Ok(Err(e)) => return Err(StoreError::Corrupt(e.to_string()).into()),
             Err(e) => {
                 error!(feed_id = feed.id, error = %e, "matching failed");
                 return Err(PollError::Matching(e.to_string()));
@@ -446,15 +556,14 @@ impl Pipeline {
                 continue;
             }
             // Group by chat so that each chat gets one alert per article.
-            let mut by_chat: BTreeMap<i64, Vec<(i64, &str, &Hit)>> = BTreeMap::new();
-            for hit in hits {
-                let Some(rule) = rules.rules.get(&hit.rule_id) else {
+            let mut by_chat: BTreeMap<i64, Vec<(i64, &str, &Explanation)>> = BTreeMap::new();
+            for &(rule_id, e) in &hits.hits {
+                let Some(rule) = rules.rules.get(&rule_id) else {
                     continue;
                 };
-                let explanation =
-                    serde_json::to_string(hit).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let (explanation, json) = &hits.explanations[e];
                 if tx
-                    .insert_hit(rule.id, article_id, &explanation, now)
+                    .insert_hit(rule.id, article_id, &hit_json(rule.id, json), now)
                     .await?
                 {
                     report.hits += 1;
@@ -463,7 +572,7 @@ impl Pipeline {
                     by_chat.entry(rule.subscription_id).or_default().push((
                         rule.id,
                         rule.spec.as_str(),
-                        hit,
+                        explanation,
                     ));
                 }
             }
@@ -489,7 +598,13 @@ impl Pipeline {
                 if chat_hits.is_empty() {
                     continue;
                 }
-                let payload = serde_json::to_string(&build_alert(&article, &chat_hits))
+                let owned: Vec<Hit> = chat_hits.iter().map(|(id, _, e)| e.to_hit(*id)).collect();
+                let alert_hits: Vec<(i64, &str, &Hit)> = chat_hits
+                    .iter()
+                    .zip(&owned)
+                    .map(|((id, spec, _), hit)| (*id, *spec, hit))
+                    .collect();
+                let payload = serde_json::to_string(&build_alert(&article, &alert_hits))
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let message_id = tx.enqueue(subscription_id, &payload, now).await?;
                 for (rule_id, _, _) in &chat_hits {
@@ -666,6 +781,50 @@ pub(crate) async fn load_story_index(
     Ok(index)
 }
 
+/// What matched one article: every distinct explanation once, shared by
+/// the rules that matched through the same words (every chat's
+/// `country:Russia`), so the cost follows the distinct rules, not the chats.
+#[derive(Debug, Default)]
+struct ArticleHits {
+    /// (rule id, index in `explanations`), in rule id order.
+    hits: Vec<(i64, usize)>,
+    /// Each explanation, with its JSON (what [`hit_json`] completes).
+    explanations: Vec<(Explanation, String)>,
+}
+
+impl ArticleHits {
+    /// Normalises `article` once and matches it against `matcher`.
+    fn of(matcher: &Matcher, article: &Article) -> Result<ArticleHits, serde_json::Error> {
+        if matcher.rule_count() == 0 {
+            return Ok(ArticleHits::default());
+        }
+        let doc = Analyzed::new(article);
+        let matches = matcher.find_in(&doc);
+        let mut hits: Vec<(i64, usize)> = matches
+            .groups()
+            .flat_map(|(ids, e)| ids.iter().map(move |&id| (id, e)))
+            .collect();
+        // Stable, as `Matcher::find`'s order is.
+        hits.sort_by_key(|&(id, _)| id);
+        let explanations = matches
+            .into_explanations()
+            .into_iter()
+            .map(|e| serde_json::to_string(&e).map(|json| (e, json)))
+            .collect::<Result<_, _>>()?;
+        Ok(ArticleHits { hits, explanations })
+    }
+}
+
+/// The JSON of `explanation.to_hit(rule_id)` made from the explanation's
+/// JSON, byte for byte: [`Hit`] is the rule id followed by the
+/// explanation's fields.
+fn hit_json(rule_id: i64, explanation_json: &str) -> String {
+    let fields = explanation_json
+        .strip_prefix('{')
+        .unwrap_or(explanation_json);
+    format!("{{\"rule_id\":{rule_id},{fields}")
+}
+
 /// The signatures of new items, computed off the async threads.
 async fn story_signatures(
     fresh: &[(&str, &FeedItem, String)],
@@ -685,12 +844,12 @@ async fn story_signatures(
 }
 
 /// The hits of rules that have not yet alerted this chat on this story.
-async fn new_story_rules<'h>(
+async fn new_story_rules<'h, T>(
     tx: &mut StoreTx,
     story_id: i64,
     subscription_id: i64,
-    hits: Vec<(i64, &'h str, &'h Hit)>,
-) -> Result<Vec<(i64, &'h str, &'h Hit)>, StoreError> {
+    hits: Vec<(i64, &'h str, T)>,
+) -> Result<Vec<(i64, &'h str, T)>, StoreError> {
     let alerted = tx.story_alerted_rules(story_id, subscription_id).await?;
     Ok(hits
         .into_iter()
@@ -942,5 +1101,84 @@ mod tests {
         feed.backfill = Backfill::None;
         feed.seeded = true;
         assert!(alerts_on_item(&feed, &old, now));
+    }
+    fn rule(id: i64, subscription_id: i64, spec: &str) -> RuleRow {
+        RuleRow {
+            id,
+            subscription_id,
+            spec: spec.to_owned(),
+        }
+    }
+
+    fn chat(id: i64) -> Subscription {
+        Subscription {
+            id,
+            platform: "console".to_owned(),
+            chat_id: format!("chat-{id}"),
+            alerts_enabled: true,
+            paused_reason: None,
+        }
+    }
+
+    const ARTICLE: Article<'static> = Article {
+        title: "Russian envoy walks out",
+        body: "Members of the UN Security Council met in Moscow on Friday.",
+        source: "Example News",
+    };
+
+    fn matched(set: &RuleSet) -> Vec<i64> {
+        ArticleHits::of(&set.matcher, &ARTICLE)
+            .unwrap()
+            .hits
+            .iter()
+            .map(|&(id, _)| id)
+            .collect()
+    }
+
+    #[test]
+    fn hits_are_stored_as_the_same_json_as_before_grouping() {
+        let set = RuleSet::build(
+            vec![
+                rule(1, 1, "country:Russia"),
+                rule(2, 2, "country:Russia"),
+                rule(3, 2, "keyword:UN Security Council"),
+                rule(4, 1, "keyword:nothing here"),
+            ],
+            vec![chat(1), chat(2)],
+        );
+        let grouped = ArticleHits::of(&set.matcher, &ARTICLE).unwrap();
+        let hits = set.matcher.find(&ARTICLE);
+        assert_eq!(hits.len(), 3);
+        assert_eq!(grouped.hits.len(), hits.len());
+        // Two chats' `country:Russia` share one explanation.
+        assert_eq!(grouped.explanations.len(), 2);
+        for (hit, &(id, e)) in hits.iter().zip(&grouped.hits) {
+            assert_eq!(hit.rule_id, id);
+            let (explanation, json) = &grouped.explanations[e];
+            assert_eq!(&explanation.to_hit(id), hit);
+            assert_eq!(hit_json(id, json), serde_json::to_string(hit).unwrap());
+        }
+    }
+
+    #[test]
+    fn one_rule_goes_in_and_out_of_a_rule_set_without_a_rebuild() {
+        let mut set = RuleSet::build(vec![rule(1, 1, "keyword:ceasefire")], vec![chat(1)]);
+        assert!(matched(&set).is_empty());
+
+        assert!(set.add_rule(rule(7, 2, "country:Russia"), chat(2)));
+        assert_eq!(matched(&set), [7]);
+        assert_eq!(set.len(), 2);
+        assert!(set.subscriptions.contains_key(&2), "the new chat is known");
+        assert!(
+            !set.add_rule(rule(7, 2, "country:Russia"), chat(2)),
+            "a rule already in is not added twice"
+        );
+        assert_eq!(matched(&set), [7], "still one hit for it");
+        assert!(!set.add_rule(rule(8, 2, "keyword:"), chat(2)), "unparsable");
+
+        assert!(set.remove_rule(7));
+        assert!(matched(&set).is_empty());
+        assert!(!set.remove_rule(7));
+        assert_eq!(set.len(), 1);
     }
 }

@@ -364,6 +364,70 @@ async fn alerts_off_keeps_hits_but_sends_nothing() {
 }
 
 #[tokio::test]
+async fn watch_and_unwatch_change_what_matches_without_recompiling_every_rule() {
+    use wirewatch::chat::Platform;
+    let server = FeedServer::start().await;
+    server.set("/world.xml", rss(&[OLD_STORY]), "application/rss+xml");
+    let db = TestDb::new();
+    let t = spawn_app(test_settings(&db, &config_for(&server))).await;
+    poll_only_feed(&t.app).await;
+    let commands = t.app.commands();
+    let chat = invoker(Platform::Telegram, "-1002", true);
+    let builds = t.app.pipeline().rule_set_builds();
+    assert!(builds >= 1, "start-up compiles the rules");
+
+    let reply = commands
+        .handle(&chat, "/watch keyword ceasefire", None, Utc::now())
+        .await
+        .unwrap();
+    let rule: i64 = reply
+        .text
+        .trim_start_matches("Watching #")
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    server.set(
+        "/world.xml",
+        rss(&[NEW_STORY, OLD_STORY]),
+        "application/rss+xml",
+    );
+    let PollOutcome::Ingested(report) = poll_only_feed(&t.app).await else {
+        panic!("poll failed")
+    };
+    assert_eq!(
+        report.hits, 2,
+        "the config's UN Security Council, and the new ceasefire rule"
+    );
+
+    let reply = commands
+        .handle(&chat, &format!("/unwatch {rule}"), None, Utc::now())
+        .await
+        .unwrap();
+    assert!(reply.text.starts_with("Removed"), "{reply:?}");
+    let later = (
+        "new-2",
+        "Talks resume",
+        "The UN Security Council discussed the ceasefire again.",
+    );
+    server.set(
+        "/world.xml",
+        rss(&[later, NEW_STORY, OLD_STORY]),
+        "application/rss+xml",
+    );
+    let PollOutcome::Ingested(report) = poll_only_feed(&t.app).await else {
+        panic!("poll failed")
+    };
+    assert_eq!(report.hits, 1, "only the config's rule is left");
+    assert_eq!(
+        t.app.pipeline().rule_set_builds(),
+        builds,
+        "one rule in and out, no full rebuild"
+    );
+}
+
+#[tokio::test]
 async fn a_single_pass_over_the_100_real_feeds_ingests_them_all_concurrently() {
     let server = FeedServer::start().await;
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/feeds/real");

@@ -133,9 +133,15 @@ pub async fn execute(
     Ok(match command {
         Command::Start | Command::Help => Reply::private(help_text()),
         Command::Watch(spec) => {
-            let (id, new) = ctx.store.add_rule(sub.id, &spec.to_string(), now).await?;
+            let spec_text = spec.to_string();
+            let (id, new) = ctx.store.add_rule(sub.id, &spec_text, now).await?;
             if new {
-                ctx.pipeline.reload_rules().await?;
+                let rule = RuleRow {
+                    id,
+                    subscription_id: sub.id,
+                    spec: spec_text,
+                };
+                ctx.pipeline.add_rule(rule, sub.clone()).await?;
                 Reply::public(format!("Watching #{id}: {spec}"))
             } else {
                 Reply::private(format!("Already watching that as #{id}."))
@@ -157,7 +163,7 @@ pub async fn execute(
         }
         Command::Unwatch(id) => {
             if ctx.store.remove_rule(sub.id, id).await? {
-                ctx.pipeline.reload_rules().await?;
+                ctx.pipeline.remove_rule(id).await?;
                 Reply::public(format!("Removed rule #{id}."))
             } else {
                 Reply::private(format!(

@@ -32,6 +32,13 @@
 //! don't make it a candidate for every article; a query with no such set
 //! would be evaluated for every article and is counted in
 //! [`MatcherStats::always_evaluated`] (parsing refuses them, so it stays 0).
+//! A query posted under one part of an AND or NEAR also carries, in its
+//! posting, the most selective other part ([`Posting::filter`]): a bit test
+//! on what occurred drops it before the group is read, which at 100,000
+//! rules is most of the queries a common word posts.
+//!
+//! Deciding is kept apart from explaining: rules that matched the same
+//! words share one explanation, built when first asked for.
 //!
 //! Rules are added and removed one at a time ([`Matcher::add_rule`],
 //! [`Matcher::remove_rule`]) without touching the others. A removed rule's
@@ -143,7 +150,10 @@ pub struct Matcher {
     groups_of_id: HashMap<i64, Vec<u32>, FxBuildHasher>,
     /// Country → groups posted under it; empty until the first rule that
     /// needs the gazetteer (its names are only interned then).
-    country_groups: Vec<Vec<u32>>,
+    country_groups: Vec<Vec<Posting>>,
+    /// Pattern sets that [`Posting::filter`]s name ([`FILTER_SET`]); kept
+    /// until the next full build, as words are.
+    filter_sets: Vec<Box<[u32]>>,
     /// Groups with no term to post them under, evaluated for every article.
     always: Vec<u32>,
     rule_count: usize,
@@ -187,10 +197,17 @@ struct Dictionary {
     prefixes: HashMap<Box<str>, u32, FxBuildHasher>,
     /// Distinct prefix lengths in bytes, ascending.
     prefix_lens: Vec<usize>,
-    /// Bit per first two bytes of a prefix: most words start with no
-    /// prefix's first two bytes and need no prefix lookups at all.
+    /// Bit per hash of the first [`Dictionary::gate_bytes`] bytes of a
+    /// prefix: most words start like no prefix and need no prefix lookups
+    /// at all.
     prefix_gate: Vec<u64>,
+    /// How many first bytes the gate looks at: the shortest prefix's
+    /// length, at most [`GATE_BYTES`].
+    gate_bytes: usize,
 }
+
+/// The most first bytes of a word the wildcard gate looks at.
+const GATE_BYTES: usize = 4;
 
 /// One word of the dictionary.
 #[derive(Clone, Copy)]
@@ -199,14 +216,23 @@ struct WordEntry {
     len: u32,
     /// Trie node of the one-word prefix, or [`NONE`].
     first: u32,
+    /// The word's first [`HEAD`] bytes (zero-padded): most words are
+    /// checked against an article's without reading `text`.
+    head: [u8; HEAD],
 }
+
+/// Bytes of a word kept in its [`WordEntry`].
+const HEAD: usize = 12;
 
 /// One trie node: a distinct phrase prefix.
 #[derive(Clone, Default)]
 struct Node {
     /// A pattern whose phrase ends here, or [`NONE`]; most nodes have at
-    /// most one, kept inline so that the walk reads no other memory.
+    /// most one, kept inline with its spelling so that the walk reads no
+    /// other memory.
     one: u32,
+    /// The [`Spelling`] of `one`.
+    one_spelling: Spelling,
     /// The others.
     more: Vec<u32>,
     /// Some phrase continues after this node.
@@ -232,9 +258,19 @@ impl Dictionary {
     fn lookup(&self, word: &str, hash: u64) -> u32 {
         match self.ids.get(&hash) {
             None => NONE,
-            Some(&id) if self.word(id) == word => id,
+            Some(&id) if self.is_word(id, word) => id,
             Some(_) => self.collided.get(word).copied().unwrap_or(NONE),
         }
+    }
+
+    /// Whether word `id` is `word`.
+    fn is_word(&self, id: u32, word: &str) -> bool {
+        let w = &self.words[id as usize];
+        let bytes = word.as_bytes();
+        let head = bytes.len().min(HEAD);
+        w.len as usize == bytes.len()
+            && w.head[..head] == bytes[..head]
+            && (bytes.len() <= HEAD || self.word(id).as_bytes()[HEAD..] == bytes[HEAD..])
     }
 
     fn word_id(&mut self, word: &str) -> u32 {
@@ -244,10 +280,14 @@ impl Dictionary {
             return found;
         }
         let id = to_u32(self.words.len());
+        let mut head = [0; HEAD];
+        let n = word.len().min(HEAD);
+        head[..n].copy_from_slice(&word.as_bytes()[..n]);
         self.words.push(WordEntry {
             start: to_u32(self.text.len()),
             len: to_u32(word.len()),
             first: NONE,
+            head,
         });
         self.text.push_str(word);
         match self.ids.entry(hash) {
@@ -263,11 +303,19 @@ impl Dictionary {
             if let Err(at) = self.prefix_lens.binary_search(&prefix.len()) {
                 self.prefix_lens.insert(at, prefix.len());
             }
-            if self.prefix_gate.is_empty() {
+            let bytes = prefix.len().min(GATE_BYTES);
+            if self.prefix_gate.is_empty() || bytes < self.gate_bytes {
+                // A shorter prefix: the gate looks at fewer bytes from now.
+                self.gate_bytes = bytes;
                 self.prefix_gate = vec![0; 1024];
+                for p in self.prefixes.keys() {
+                    let key = gate_key(p.as_bytes(), bytes);
+                    self.prefix_gate[key / 64] |= 1 << (key % 64);
+                }
+            } else {
+                let key = gate_key(prefix.as_bytes(), self.gate_bytes);
+                self.prefix_gate[key / 64] |= 1 << (key % 64);
             }
-            let key = gate_key(prefix.as_bytes());
-            self.prefix_gate[key / 64] |= 1 << (key % 64);
         }
         id
     }
@@ -309,23 +357,27 @@ impl Dictionary {
         node
     }
 
-    fn add_end(&mut self, node: u32, p: u32) {
+    fn add_end(&mut self, node: u32, p: u32, spelling: Spelling) {
         let n = &mut self.nodes[node as usize];
         if n.one == NONE {
             n.one = p;
+            n.one_spelling = spelling;
         } else {
             n.more.push(p);
         }
     }
 
-    fn remove_end(&mut self, node: u32, p: u32) {
+    /// Removes pattern `p` from `node`; `spellings` are every pattern's.
+    fn remove_end(&mut self, node: u32, p: u32, spellings: &[Spelling]) {
         let n = &mut self.nodes[node as usize];
         if n.one == p {
-            n.one = if n.more.is_empty() {
-                NONE
+            if n.more.is_empty() {
+                n.one = NONE;
+                n.one_spelling = Spelling::default();
             } else {
-                n.more.remove(0)
-            };
+                n.one = n.more.remove(0);
+                n.one_spelling = spellings[n.one as usize];
+            }
         } else {
             n.more.retain(|&q| q != p);
         }
@@ -333,10 +385,10 @@ impl Dictionary {
 
     /// Calls `found` with the word id of every wildcard matching `word`.
     fn wildcards_of(&self, word: &str, found: &mut impl FnMut(u32)) {
-        if self.prefix_lens.is_empty() || word.len() < 2 {
+        if self.prefix_lens.is_empty() || word.len() < self.prefix_lens[0] {
             return;
         }
-        let key = gate_key(word.as_bytes());
+        let key = gate_key(word.as_bytes(), self.gate_bytes);
         if self.prefix_gate[key / 64] & (1 << (key % 64)) == 0 {
             return;
         }
@@ -374,9 +426,15 @@ impl Hasher for HashedKey {
     }
 }
 
-/// Bit index of the first two bytes of `bytes` (at least two).
-fn gate_key(bytes: &[u8]) -> usize {
-    (usize::from(bytes[0]) << 8 | usize::from(bytes[1])) & 0xFFFF
+/// Bit index (16 bits) of the first `n` bytes of `bytes` (at least `n`,
+/// `n` at most [`GATE_BYTES`]).
+fn gate_key(bytes: &[u8], n: usize) -> usize {
+    let first = bytes
+        .iter()
+        .take(n)
+        .enumerate()
+        .fold(0u64, |w, (k, &b)| w | u64::from(b) << (8 * k));
+    (first.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48) as usize
 }
 
 /// Longest phrase a pattern holds, in words (rule parsing refuses longer).
@@ -436,7 +494,7 @@ struct Pattern {
     /// Its trie node.
     node: u32,
     /// Groups posted under it.
-    groups: Vec<u32>,
+    groups: Vec<Posting>,
     /// Groups whose rule uses it (posted or not).
     refs: u32,
     /// Countries it is a name of.
@@ -534,6 +592,36 @@ enum Key {
     Pattern(u32),
     Country(CountryId),
 }
+
+/// A group posted under a key, with a second condition that must hold for
+/// it to match, checked on a bit of the article's summary before the group
+/// itself is read: most queries posted under a word that occurs lack their
+/// other part, and reading thousands of them costs a cache miss each.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Posting {
+    group: u32,
+    /// [`NONE`], or a pattern id (that pattern or `or`), or [`FILTER_SET`]
+    /// | an index in [`Matcher::filter_sets`] (one of those patterns), or
+    /// [`FILTER_COUNTRY`] | a country id (named in the article).
+    filter: u32,
+    /// With a pattern `filter`, another pattern that will do as well, or
+    /// [`NONE`]: a person's full name and surname need no set.
+    or: u32,
+}
+
+/// How good a set of keys is to post or filter under: its least selective
+/// term's selectivity, then fewer keys.
+type Rank = (usize, std::cmp::Reverse<usize>);
+
+/// Words `start..end` of an analysed article.
+type WordSpan = (u32, u32);
+
+/// Tag of a [`Posting::filter`] naming a set of patterns.
+const FILTER_SET: u32 = 1 << 30;
+/// Tag of a [`Posting::filter`] naming a country.
+const FILTER_COUNTRY: u32 = 2 << 30;
+/// The value part of a [`Posting::filter`].
+const FILTER_VALUE: u32 = (1 << 30) - 1;
 
 /// A word, or a hyphenated word as a whole, that a phrase word can match.
 #[derive(Debug, Clone, Copy)]
@@ -742,7 +830,7 @@ impl Matcher {
 
     fn free_pattern(&mut self, p: u32) {
         let node = self.patterns[p as usize].node;
-        self.dict.remove_end(node, p);
+        self.dict.remove_end(node, p, &self.spellings);
         self.patterns[p as usize] = Pattern::default();
         self.spellings[p as usize] = Spelling::default();
         self.free_patterns.push(p);
@@ -767,6 +855,10 @@ impl Matcher {
                 })
             }
         };
+        let (filter, or) = match (&body, &keys) {
+            (Body::Query(expr), Some(posted)) => self.query_filter(expr, posted),
+            _ => (NONE, NONE),
+        };
         let group = Group {
             body: body.clone(),
             ids: Vec::new(),
@@ -784,12 +876,17 @@ impl Matcher {
         };
         match keys {
             Some(keys) => {
+                let posting = Posting {
+                    group: g,
+                    filter,
+                    or,
+                };
                 for key in keys {
                     match key {
-                        Key::Pattern(p) => self.patterns[p as usize].groups.push(g),
+                        Key::Pattern(p) => self.patterns[p as usize].groups.push(posting),
                         Key::Country(c) => {
                             if let Some(gs) = self.country_groups.get_mut(usize::from(c)) {
-                                gs.push(g);
+                                gs.push(posting);
                             }
                         }
                     }
@@ -824,16 +921,70 @@ impl Matcher {
         }
         for key in keys {
             match key {
-                Key::Pattern(p) => self.patterns[p as usize].groups.retain(|&q| q != g),
+                Key::Pattern(p) => self.patterns[p as usize].groups.retain(|q| q.group != g),
                 Key::Country(c) => {
                     if let Some(gs) = self.country_groups.get_mut(usize::from(c)) {
-                        gs.retain(|&q| q != g);
+                        gs.retain(|q| q.group != g);
                     }
                 }
             }
         }
         self.release_body(&group.body);
         self.free_groups.push(g);
+    }
+
+    /// The [`Posting::filter`] of a query posted under `posted`: another
+    /// part of a top-level AND or NEAR, all of which must hold, that needs
+    /// one of its own terms to occur; the most selective such part.
+    fn query_filter(&mut self, expr: &Expr<Term>, posted: &[Key]) -> (u32, u32) {
+        let (Expr::And(parts) | Expr::Near(parts, _)) = expr else {
+            return (NONE, NONE);
+        };
+        let score = |t: &Term| self.selectivity(t);
+        // (least selectivity, fewer keys first) of the best part, its keys.
+        let mut best: Option<(Rank, Vec<Key>)> = None;
+        let mut skipped_posted = false;
+        for part in parts {
+            let Some(terms) = required_terms(part, false, &score) else {
+                continue;
+            };
+            let mut keys: Vec<Key> = terms.iter().flat_map(Term::keys).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            if !skipped_posted && keys == posted {
+                skipped_posted = true;
+                continue;
+            }
+            let least = terms.iter().map(score).min().unwrap_or(0);
+            let rank = (least, std::cmp::Reverse(keys.len()));
+            if best.as_ref().is_none_or(|(r, _)| rank > *r) {
+                best = Some((rank, keys));
+            }
+        }
+        let Some((_, keys)) = best else {
+            return (NONE, NONE);
+        };
+        match keys[..] {
+            [Key::Country(c)] => (FILTER_COUNTRY | u32::from(c), NONE),
+            [Key::Pattern(p)] if p <= FILTER_VALUE => (p, NONE),
+            [Key::Pattern(p), Key::Pattern(q)] if p <= FILTER_VALUE => (p, q),
+            _ => {
+                let patterns: Option<Box<[u32]>> = keys
+                    .iter()
+                    .map(|k| match k {
+                        Key::Pattern(p) => Some(*p),
+                        Key::Country(_) => None,
+                    })
+                    .collect();
+                match patterns {
+                    Some(ps) if self.filter_sets.len() < FILTER_VALUE as usize => {
+                        self.filter_sets.push(ps);
+                        (FILTER_SET | to_u32(self.filter_sets.len() - 1), NONE)
+                    }
+                    _ => (NONE, NONE),
+                }
+            }
+        }
     }
 
     /// How rare a term's occurrences are: its commonest pattern's
@@ -890,7 +1041,7 @@ impl Matcher {
                 to_u32(self.patterns.len() - 1)
             }
         };
-        self.dict.add_end(node, p);
+        self.dict.add_end(node, p, spelling);
         p
     }
 
@@ -947,7 +1098,6 @@ impl Matcher {
     pub fn find_in<'m, 'd>(&'m self, doc: &'d Analyzed<'d>) -> Matches<'m, 'd> {
         let mut matches = Matches {
             doc,
-            occurrences: Vec::new(),
             groups: Vec::new(),
             sets: Vec::new(),
             found: Vec::new(),
@@ -970,27 +1120,54 @@ impl Matcher {
             ),
             places: self.places_in(&occurrences),
             in_content: {
-                let mut bits = vec![0u64; self.patterns.len().div_ceil(64)];
+                // Two bits per pattern: occurred in the title or body, and
+                // occurred anywhere.
+                let mut bits = vec![0u64; (2 * self.patterns.len()).div_ceil(64)];
                 for o in &occurrences {
-                    if Fields::CONTENT.contains(o.field) {
-                        bits[o.pattern as usize / 64] |= 1 << (o.pattern % 64);
-                    }
+                    let at = 2 * o.pattern as usize;
+                    bits[at / 64] |=
+                        (1 | u64::from(Fields::CONTENT.contains(o.field)) << 1) << (at % 64);
                 }
                 bits
             },
             occurrences,
         };
+        let mut countries = vec![0u64; self.country_groups.len().div_ceil(64)];
+        for &(c, _, _) in &seen.places {
+            countries[usize::from(c) / 64] |= 1 << (c % 64);
+        }
+        let passes = |posting: &Posting| match posting.filter & !FILTER_VALUE {
+            _ if posting.filter == NONE => true,
+            0 => seen.occurred(posting.filter) || (posting.or != NONE && seen.occurred(posting.or)),
+            FILTER_SET => self.filter_sets[(posting.filter & FILTER_VALUE) as usize]
+                .iter()
+                .any(|&p| seen.occurred(p)),
+            _ => {
+                let c = (posting.filter & FILTER_VALUE) as usize;
+                countries
+                    .get(c / 64)
+                    .is_some_and(|w| w & (1 << (c % 64)) != 0)
+            }
+        };
 
         let mut candidates: Vec<u32> = self.always.clone();
         for p in seen.by_pattern.keys() {
-            candidates.extend_from_slice(&self.patterns[p as usize].groups);
+            for posting in &self.patterns[p as usize].groups {
+                if passes(posting) {
+                    candidates.push(posting.group);
+                }
+            }
         }
         let mut last_country = None;
         for &(c, _, _) in &seen.places {
             if last_country != Some(c) {
                 last_country = Some(c);
                 if let Some(gs) = self.country_groups.get(usize::from(c)) {
-                    candidates.extend_from_slice(gs);
+                    for posting in gs {
+                        if passes(posting) {
+                            candidates.push(posting.group);
+                        }
+                    }
                 }
             }
         }
@@ -998,9 +1175,14 @@ impl Matcher {
         candidates.dedup();
 
         let mut found: Vec<u32> = Vec::new();
+        let mut sorted: Vec<(u32, std::cmp::Reverse<u32>)> = Vec::new();
+        let mut spans: Vec<WordSpan> = Vec::new();
         // Different rules may match through the same occurrences
         // (`keyword:Russia` and `country:Russia`): one explanation per set.
-        let mut sets_by_hash: HashMap<u64, Vec<u32>, FxBuildHasher> = HashMap::default();
+        // Hash → the last set with it; each set → the one before with the
+        // same hash ([`NONE`] for none).
+        let mut sets_by_hash: HashMap<u64, u32, FxBuildHasher> = HashMap::default();
+        let mut same_hash: Vec<u32> = Vec::new();
         for g in candidates {
             let group = &self.groups[g as usize];
             if group.ids.is_empty() {
@@ -1046,42 +1228,52 @@ impl Matcher {
             if !matched {
                 continue;
             }
-            found.sort_unstable();
-            found.dedup();
+            // The explanation depends only on the words matched: rules
+            // that matched the same words through different patterns
+            // (`keyword:Russia`, `country:Russia`) share one.
+            outermost_spans(&seen.occurrences, &found, &mut sorted, &mut spans);
+            let anchor = anchor.map(|a| {
+                let o = seen.occurrences[a as usize];
+                (o.start, o.end)
+            });
             // A cheap key; sets that share it are told apart by comparing.
             let hash = {
                 let mut h = FxHasher::default();
-                h.add(found.len() as u64);
-                let (first, last) = (found.first(), found.last());
-                h.add(
-                    u64::from(first.copied().unwrap_or(0)) << 32
-                        | u64::from(last.copied().unwrap_or(0)),
-                );
-                h.add(anchor.map_or(u64::MAX, u64::from));
+                h.add(spans.len() as u64);
+                let (first, last) = (spans.first(), spans.last());
+                h.add(first.map_or(0, |&(s, e)| u64::from(s) << 32 | u64::from(e)));
+                h.add(last.map_or(0, |&(s, e)| u64::from(s) << 32 | u64::from(e)));
+                h.add(anchor.map_or(u64::MAX, |(s, e)| u64::from(s) << 32 | u64::from(e)));
                 h.finish()
             };
-            let same = sets_by_hash.entry(hash).or_default();
-            let existing = same.iter().copied().find(|&m| {
+            let mut existing = None;
+            let mut m = sets_by_hash.get(&hash).copied().unwrap_or(NONE);
+            while m != NONE {
                 let (range, a) = &matches.sets[m as usize];
-                *a == anchor && matches.found[range.start as usize..range.end as usize] == found[..]
-            });
+                if *a == anchor
+                    && matches.found[range.start as usize..range.end as usize] == spans[..]
+                {
+                    existing = Some(m);
+                    break;
+                }
+                m = same_hash[m as usize];
+            }
             let set = match existing {
                 Some(m) => m,
                 None => {
                     let start = to_u32(matches.found.len());
-                    matches.found.extend_from_slice(&found);
+                    matches.found.extend_from_slice(&spans);
                     let m = to_u32(matches.sets.len());
                     matches
                         .sets
                         .push((start..to_u32(matches.found.len()), anchor));
-                    same.push(m);
+                    same_hash.push(sets_by_hash.insert(hash, m).unwrap_or(NONE));
                     m
                 }
             };
             matches.groups.push((&group.ids, set));
         }
         matches.explanations = vec![OnceCell::new(); matches.sets.len()];
-        matches.occurrences = seen.occurrences;
         matches
     }
 
@@ -1095,6 +1287,22 @@ impl Matcher {
         let ids: Vec<u32> = (0..n)
             .map(|i| self.dict.lookup(tokens.word(i), tokens.tokens[i].hash))
             .collect();
+        // The first trie node of each word, read in a pass of its own: the
+        // reads don't wait on each other there, so a big dictionary's cache
+        // misses overlap instead of stalling the walk one after the other.
+        let firsts: Vec<u32> = ids
+            .iter()
+            .map(|&id| match id {
+                NONE => NONE,
+                id => {
+                    let node = self.dict.words[id as usize].first;
+                    match self.dict.nodes.get(node as usize) {
+                        Some(n) if n.one != NONE || n.has_children => node,
+                        _ => NONE,
+                    }
+                }
+            })
+            .collect();
         let extra = self.extra_units(tokens);
         let cx = ScanCx {
             tokens,
@@ -1103,9 +1311,9 @@ impl Matcher {
         };
         let mut path: Vec<Unit> = Vec::new();
         let plain = extra.units.is_empty();
-        for (start, &id) in ids.iter().enumerate() {
+        for (start, &first) in firsts.iter().enumerate() {
             // Most words are no phrase's first word: skip them quickly.
-            if plain && (id == NONE || self.dict.words[id as usize].first == NONE) {
+            if plain && first == NONE {
                 continue;
             }
             for unit in cx.units_at(start) {
@@ -1130,7 +1338,15 @@ impl Matcher {
         };
         let field = cx.tokens.tokens[first.start as usize].field;
         let n = &self.dict.nodes[node as usize];
-        for p in n.patterns() {
+        if n.one != NONE && n.one_spelling.accepts(path) {
+            out.push(Occurrence {
+                pattern: n.one,
+                start: first.start,
+                end: last.end,
+                field,
+            });
+        }
+        for &p in &n.more {
             if self.spellings[p as usize].accepts(path) {
                 out.push(Occurrence {
                     pattern: p,
@@ -1296,8 +1512,9 @@ struct Seen<'t> {
     tokens: &'t Tokens,
     occurrences: Vec<Occurrence>,
     by_pattern: Postings,
-    /// Bit per pattern id: it occurred in the title or body. Most terms are
-    /// looked for there, and a bit test beats a search of the postings.
+    /// Two bits per pattern id: it occurred anywhere (bit `2p`), in the
+    /// title or body (bit `2p + 1`). Most terms are looked for in the title
+    /// and body, and a bit test beats a search of the postings.
     in_content: Vec<u64>,
     /// (country, is a capital, occurrence), sorted.
     places: Vec<(CountryId, bool, u32)>,
@@ -1354,7 +1571,16 @@ impl Seen<'_> {
     }
 
     fn in_content(&self, p: u32) -> bool {
-        self.in_content[p as usize / 64] & (1 << (p % 64)) != 0
+        let at = 2 * p as usize + 1;
+        self.in_content[at / 64] & (1 << (at % 64)) != 0
+    }
+
+    /// Whether pattern `p` occurred in any field.
+    fn occurred(&self, p: u32) -> bool {
+        let at = 2 * p as usize;
+        self.in_content
+            .get(at / 64)
+            .is_some_and(|w| w & (1 << (at % 64)) != 0)
     }
 
     fn present(&self, term: &Term) -> bool {
@@ -1512,13 +1738,13 @@ impl fmt::Debug for Matcher {
 #[derive(Debug)]
 pub struct Matches<'m, 'd> {
     doc: &'d Analyzed<'d>,
-    occurrences: Vec<Occurrence>,
     /// (rule ids, match set), ids ascending within each entry.
     groups: Vec<(&'m [i64], u32)>,
-    /// Distinct match sets: their occurrences (a range of `found`) and the
-    /// occurrence a snippet should show, if a NEAR chose one.
-    sets: Vec<(Range<u32>, Option<u32>)>,
-    found: Vec<u32>,
+    /// Distinct match sets: the words they matched (a range of `found`)
+    /// and the words a snippet should show, if a NEAR chose them.
+    sets: Vec<(Range<u32>, Option<WordSpan>)>,
+    /// Word spans (start, end) as [`outermost_spans`] gives them.
+    found: Vec<WordSpan>,
     explanations: Vec<OnceCell<Explanation>>,
 }
 
@@ -1549,11 +1775,28 @@ impl Matches<'_, '_> {
             let (range, anchor) = &self.sets[i];
             explain_hit(
                 self.doc,
-                &self.occurrences,
                 &self.found[range.start as usize..range.end as usize],
                 *anchor,
             )
         })
+    }
+
+    /// Each set of rules that matched through the same words: their ids
+    /// (ascending) and the index of the explanation they share.
+    pub fn groups(&self) -> impl Iterator<Item = (&[i64], usize)> + '_ {
+        self.groups.iter().map(|(ids, set)| (*ids, *set as usize))
+    }
+
+    /// Every explanation, in index order, owned: to keep them once the
+    /// article is gone.
+    pub fn into_explanations(self) -> Vec<Explanation> {
+        for i in 0..self.explanation_count() {
+            self.explanation(i);
+        }
+        self.explanations
+            .into_iter()
+            .filter_map(OnceCell::into_inner)
+            .collect()
     }
 
     /// Every (rule id, explanation), grouped (not in rule id order).
@@ -1608,31 +1851,27 @@ impl Postings {
     }
 }
 
-/// The explanation of one match: `found` holds the indices of the
-/// occurrences that made it, sorted and without repeats; `anchor`, the one
-/// the snippet should show (a NEAR's), if any.
-fn explain_hit(
-    doc: &Analyzed,
+/// The word spans (start, end) of the occurrences `found` (indices in
+/// `occurrences`), in order, without repeats and without a shorter match
+/// inside a longer one (`Cleverly` in `James Cleverly`): it adds nothing to
+/// the explanation. `sorted` is scratch space.
+fn outermost_spans(
     occurrences: &[Occurrence],
     found: &[u32],
-    anchor: Option<u32>,
-) -> Explanation {
-    let tokens = &doc.tokens;
-    // Longest first at each start, so that a sweep can drop a shorter match
-    // inside a longer one of the same rule (`Cleverly` in `James Cleverly`):
-    // it adds nothing to the explanation.
-    let mut all: Vec<(u32, std::cmp::Reverse<u32>)> = found
-        .iter()
-        .map(|&i| {
-            let o = occurrences[i as usize];
-            (o.start, std::cmp::Reverse(o.end))
-        })
-        .collect();
-    all.sort_unstable();
-    all.dedup();
-    let mut spans: Vec<(u32, u32)> = Vec::with_capacity(all.len());
+    sorted: &mut Vec<(u32, std::cmp::Reverse<u32>)>,
+    spans: &mut Vec<WordSpan>,
+) {
+    // Longest first at each start, so that one sweep drops the others.
+    sorted.clear();
+    sorted.extend(found.iter().map(|&i| {
+        let o = occurrences[i as usize];
+        (o.start, std::cmp::Reverse(o.end))
+    }));
+    sorted.sort_unstable();
+    sorted.dedup();
+    spans.clear();
     let mut reach = 0;
-    for (start, std::cmp::Reverse(end)) in all {
+    for &(start, std::cmp::Reverse(end)) in sorted.iter() {
         // Every span before this one starts at or before it and, at the
         // same start, is longer: one that reaches as far contains it.
         if end > reach || spans.is_empty() {
@@ -1640,30 +1879,44 @@ fn explain_hit(
             reach = reach.max(end);
         }
     }
+}
 
-    let located: Vec<(u8, Range<usize>, TermPosition)> = spans
+/// The explanation of one match: `spans` are the words it matched, as
+/// [`outermost_spans`] gives them; `anchor`, the words the snippet should
+/// show (a NEAR's), if any.
+fn explain_hit(doc: &Analyzed, spans: &[WordSpan], anchor: Option<WordSpan>) -> Explanation {
+    let tokens = &doc.tokens;
+    let field_of = |f: Field| match f {
+        Field::Title => TITLE,
+        Field::Body => BODY,
+        Field::Source => SOURCE,
+    };
+    let positions: Vec<TermPosition> = spans
         .iter()
         .map(|&(start, end)| {
             let first = &tokens.tokens[start as usize];
             let last = &tokens.tokens[end as usize - 1];
-            let range = first.orig.start as usize..last.orig.end as usize;
-            let position = TermPosition {
+            TermPosition {
                 field: match first.field {
                     TITLE => Field::Title,
                     BODY => Field::Body,
                     _ => Field::Source,
                 },
-                range: range.clone(),
+                range: first.orig.start as usize..last.orig.end as usize,
                 word: to_u32(tokens.position_in_field(start as usize)),
                 words: end - start,
-            };
-            (first.field, range, position)
+            }
         })
         .collect();
 
     let mut terms: Vec<String> = Vec::new();
-    for (field, range, _) in &located {
-        let term = explain::term_text(&doc.field_text(*field)[range.clone()]);
+    for p in &positions {
+        let written = &doc.field_text(field_of(p.field))[p.range.clone()];
+        // A term is mostly seen again as written: no copy to find that out.
+        if terms.iter().any(|t| t == written) {
+            continue;
+        }
+        let term = explain::term_text(written);
         if !terms.contains(&term) {
             terms.push(term);
         }
@@ -1671,23 +1924,21 @@ fn explain_hit(
     // The snippet comes from the body when the body matched: alerts show the
     // headline anyway, and the body says more about the match. A NEAR's
     // witness goes first.
-    let anchor = anchor
-        .map(|a| occurrences[a as usize])
-        .filter(|a| a.field != SOURCE);
+    let anchor = anchor.filter(|&(start, _)| tokens.tokens[start as usize].field != SOURCE);
     let snippet_field = match anchor {
-        Some(a) => a.field,
-        None if located.iter().any(|(f, _, _)| *f == BODY) => BODY,
+        Some((start, _)) => tokens.tokens[start as usize].field,
+        None if positions.iter().any(|p| p.field == Field::Body) => BODY,
         None => TITLE,
     };
-    let in_field: Vec<Range<usize>> = located
+    let in_field: Vec<Range<usize>> = positions
         .iter()
-        .filter(|(f, _, _)| *f == snippet_field)
-        .map(|(_, r, _)| r.clone())
+        .filter(|p| field_of(p.field) == snippet_field)
+        .map(|p| p.range.clone())
         .collect();
     let first = match anchor {
-        Some(a) => Some(
-            tokens.tokens[a.start as usize].orig.start as usize
-                ..tokens.tokens[a.end as usize - 1].orig.end as usize,
+        Some((start, end)) => Some(
+            tokens.tokens[start as usize].orig.start as usize
+                ..tokens.tokens[end as usize - 1].orig.end as usize,
         ),
         None => in_field.first().cloned(),
     };
@@ -1698,7 +1949,7 @@ fn explain_hit(
     Explanation {
         terms,
         snippet,
-        positions: located.into_iter().map(|(_, _, p)| p).collect(),
+        positions,
     }
 }
 

@@ -108,6 +108,86 @@ pub(crate) fn snippet(text: &str, first: Range<usize>, highlights: &[Range<usize
         .iter()
         .filter(|h| start <= h.start && h.end <= end && h.start < h.end)
         .collect();
+    ascii_snippet(text, start, end, &inside)
+        .unwrap_or_else(|| collapsed_snippet(text, start, end, &inside))
+}
+
+/// The snippet of window `start..end` of `text`, highlighting `inside`,
+/// when the window's only whitespace is ASCII (most text): whitespace at
+/// either end dropped, each run between words made one space, the text
+/// between runs copied whole. `None` when there is other whitespace.
+fn ascii_snippet(
+    text: &str,
+    start: usize,
+    end: usize,
+    inside: &[&Range<usize>],
+) -> Option<Snippet> {
+    let window = &text[start..end];
+    let trimmed = window.trim_start();
+    let from = start + (window.len() - trimmed.len());
+    let to = from + trimmed.trim_end().len();
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(to - from + 6);
+    if start > 0 {
+        out.push('…');
+    }
+    let base = out.len();
+    // Runs other than one space: (first byte, end, where their space is).
+    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
+    let mut copied = from;
+    let mut i = from;
+    while i < to {
+        match bytes[i] {
+            b' ' if !bytes[i + 1].is_ascii_whitespace() && bytes[i + 1] != 0x0B => i += 1,
+            b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r' => {
+                let mut j = i + 1;
+                while j < to && (bytes[j].is_ascii_whitespace() || bytes[j] == 0x0B) {
+                    j += 1;
+                }
+                out.push_str(&text[copied..i]);
+                runs.push((i, j, out.len()));
+                out.push(' ');
+                copied = j;
+                i = j;
+            }
+            // The lead bytes of every other `char::is_whitespace`.
+            0xC2 | 0xE1 | 0xE2 | 0xE3
+                if text[i..].chars().next().is_some_and(char::is_whitespace) =>
+            {
+                return None;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&text[copied..to]);
+    if end < text.len() {
+        out.push('…');
+    }
+    // An offset inside a run goes where its space is; any other moves with
+    // the text copied after the last run before it.
+    let at = |offset: usize| {
+        let offset = offset.clamp(from, to);
+        match runs.partition_point(|&(run, _, _)| run <= offset) {
+            0 => base + offset - from,
+            k => {
+                let (_, run_end, space) = runs[k - 1];
+                if offset < run_end {
+                    space
+                } else {
+                    space + 1 + offset - run_end
+                }
+            }
+        }
+    };
+    Some(Snippet {
+        highlights: inside.iter().map(|h| at(h.start)..at(h.end)).collect(),
+        text: out,
+    })
+}
+
+/// The snippet of window `start..end` of `text` with its whitespace
+/// collapsed, highlighting `inside`.
+fn collapsed_snippet(text: &str, start: usize, end: usize, inside: &[&Range<usize>]) -> Snippet {
     // Original offsets whose place in the snippet is needed, sorted, with
     // (highlight, is its end) for each.
     let mut wanted: Vec<(usize, usize, bool)> = inside
@@ -145,9 +225,7 @@ pub(crate) fn snippet(text: &str, first: Range<usize>, highlights: &[Range<usize
     let mut pos = 0;
     while pos < slice.len() {
         let rest = &slice[pos..];
-        let blank = rest
-            .find(|c: char| !c.is_whitespace())
-            .unwrap_or(rest.len());
+        let blank = run_len(rest, true);
         if blank > 0 {
             let here = out.len();
             place(start + pos + blank, &|_| here, &mut next);
@@ -155,7 +233,7 @@ pub(crate) fn snippet(text: &str, first: Range<usize>, highlights: &[Range<usize
             pos += blank;
             continue;
         }
-        let word = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        let word = run_len(rest, false);
         if pending_space {
             out.push(' ');
             pending_space = false;
@@ -185,19 +263,29 @@ pub(crate) fn snippet(text: &str, first: Range<usize>, highlights: &[Range<usize
 /// [`CONTEXT_BEFORE`] characters before it where there are, cut at word
 /// boundaries (or at the match itself when a side has no boundary).
 fn window(text: &str, first: Range<usize>) -> (usize, usize) {
+    // ASCII text (most of it) is counted in bytes, not decoded.
+    let back = first.start.saturating_sub(CONTEXT_BEFORE);
     let mut start = first.start;
-    for (i, _) in text[..first.start]
-        .char_indices()
-        .rev()
-        .take(CONTEXT_BEFORE)
-    {
-        start = i;
+    if text.as_bytes()[back..first.start].is_ascii() {
+        start = back;
+    } else {
+        for (i, _) in text[..first.start]
+            .char_indices()
+            .rev()
+            .take(CONTEXT_BEFORE)
+        {
+            start = i;
+        }
     }
-    let mut end = start;
-    let mut taken = 0;
-    for (i, c) in text[start..].char_indices().take(SNIPPET_CHARS) {
-        end = start + i + c.len_utf8();
-        taken += 1;
+    let ahead = (start + SNIPPET_CHARS).min(text.len());
+    let (mut end, mut taken) = (start, 0);
+    if text.as_bytes()[start..ahead].is_ascii() {
+        (end, taken) = (ahead, ahead - start);
+    } else {
+        for (i, c) in text[start..].char_indices().take(SNIPPET_CHARS) {
+            end = start + i + c.len_utf8();
+            taken += 1;
+        }
     }
     end = end.max(first.end);
     // Near the end of the text, use the room before the match instead.
@@ -223,6 +311,29 @@ fn window(text: &str, first: Range<usize>) -> (usize, usize) {
         };
     }
     (start, end)
+}
+
+/// Length in bytes of the run of whitespace (`whitespace`) or of anything
+/// else at the start of `s`, as `char::is_whitespace` tells them apart;
+/// ASCII, most of any text, is told apart without decoding.
+fn run_len(s: &str, whitespace: bool) -> usize {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let (is_space, len) = if b.is_ascii() {
+            (matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' '), 1)
+        } else {
+            match s[i..].chars().next() {
+                Some(c) => (c.is_whitespace(), c.len_utf8()),
+                None => break,
+            }
+        };
+        if is_space != whitespace {
+            return i;
+        }
+        i += len;
+    }
+    bytes.len()
 }
 
 fn ends_with_space(s: &str) -> bool {
@@ -301,6 +412,92 @@ mod tests {
         let first = range_of(&text, "Зеленська");
         let s = snippet(&text, first.clone(), &[first]);
         assert_eq!(highlighted(&s), ["Зеленська"]);
+    }
+
+    #[test]
+    fn ascii_whitespace_is_collapsed_as_the_general_way_does() {
+        let texts = [
+            "A plain sentence about Russia and the UN Security Council.".to_owned(),
+            format!(
+                "{}Зеленська «цитата» — “quoted” text{}",
+                "слово ".repeat(60),
+                " ще".repeat(90)
+            ),
+            format!(
+                "{}Cleverly spoke in Paris{}",
+                "word ".repeat(100),
+                " more".repeat(100)
+            ),
+            format!(
+                "{}item one ends.\n\nRussia  and\tParis \r\n met\u{0B}{}",
+                "lead ".repeat(30),
+                " tail".repeat(50)
+            ),
+            "  Russia\n\n".to_owned(),
+            format!(
+                "Paris{}Russia\u{A0}Cleverly{}",
+                " x".repeat(20),
+                " y".repeat(20)
+            ),
+            format!("Paris \u{2009} Russia{}", " z".repeat(70)),
+        ];
+        for text in &texts {
+            for word in ["Russia", "Зеленська", "Cleverly", "Paris", "quoted", "met"] {
+                let Some(at) = text.find(word) else {
+                    continue;
+                };
+                let first = at..at + word.len();
+                // The second starts in the whitespace before the word.
+                let before = text[..at].char_indices().next_back().map_or(0, |(i, _)| i);
+                let all = [
+                    first.clone(),
+                    before..first.end,
+                    0..1,
+                    text.len() - 2..text.len(),
+                ];
+                let (start, end) = window(text, first.clone());
+                let inside: Vec<&Range<usize>> = all
+                    .iter()
+                    .filter(|h| start <= h.start && h.end <= end && h.start < h.end)
+                    .collect();
+                let general = collapsed_snippet(text, start, end, &inside);
+                assert_eq!(snippet(text, first, &all), general, "{text:?}");
+                if !text.contains(['\u{A0}', '\u{2009}']) {
+                    assert_eq!(
+                        ascii_snippet(text, start, end, &inside),
+                        Some(general),
+                        "{text:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn runs_split_where_char_is_whitespace_says() {
+        for text in [
+            "",
+            "ab c",
+            " \t\u{0B}x",
+            "é\u{A0}\u{2003}z",
+            "\u{85}\u{3000}",
+            "日本 語",
+        ] {
+            let mut pos = 0;
+            let mut blank = text.starts_with(char::is_whitespace);
+            while pos < text.len() {
+                let rest = &text[pos..];
+                let want = if blank {
+                    rest.find(|c: char| !c.is_whitespace())
+                } else {
+                    rest.find(char::is_whitespace)
+                };
+                let n = run_len(rest, blank);
+                assert_eq!(n, want.unwrap_or(rest.len()), "{text:?} at {pos}");
+                pos += n;
+                blank = !blank;
+            }
+        }
     }
 
     #[test]
