@@ -22,7 +22,7 @@ use crate::{
     },
     matching::{Article, Matcher, MatcherBuilder, RuleSpec},
     store::{Store, StoryMember},
-    stories::{Probe, Signature, StoryIndex, also_line},
+    stories::{OUTLETS_SHOWN, Probe, Signature, StoryIndex, also_line},
 };
 
 /// Rules as given on the command line or in a rules file.
@@ -261,11 +261,6 @@ pub async fn run_check(
     Ok(summary)
 }
 
-/// Outlets of a stored story named in the text output before "+N".
-const OUTLETS_SHOWN: usize = 5;
-/// Articles of a stored story read to name it and its outlets.
-const STORY_MEMBERS_READ: i64 = 200;
-
 /// The stories a check run compares its articles with: the stored ones
 /// of the window (positive ids, as in the database) and the run's own
 /// (negative ids: minus the run's number of the article).
@@ -354,17 +349,11 @@ impl CheckStories {
                 reason,
             });
         }
-        let mut outlets: Vec<String> = Vec::new();
-        for m in &members {
-            if !outlets.iter().any(|o| o.eq_ignore_ascii_case(&m.outlet)) {
-                outlets.push(m.outlet.clone());
-            }
-        }
         Some(JsonStory {
             first_article: None,
             stored_story: Some(joined.story_id),
             headline: members.first().map(|m| m.title.clone()),
-            outlets,
+            outlets: StoryMember::outlets(&members),
             reason,
         })
     }
@@ -374,7 +363,7 @@ impl CheckStories {
         let Some(store) = &self.store else {
             return Vec::new();
         };
-        match store.story_members(story_id, STORY_MEMBERS_READ).await {
+        match store.story_members(story_id).await {
             Ok(members) => members,
             Err(error) => {
                 tracing::warn!(%error, story_id, "cannot read a stored story");

@@ -18,7 +18,7 @@ use crate::{
     matching::{Article, MatcherBuilder, RuleSpec},
     pipeline::Pipeline,
     store::{FeedOrigin, FeedRegistration, RuleRow, Store, StoreError, StoryMember},
-    stories::{Evidence, Joined, also_line},
+    stories::{Evidence, Joined, OUTLETS_SHOWN, also_line},
 };
 
 /// What a command may touch; cheap to clone into each adapter.
@@ -398,11 +398,7 @@ async fn test(
     };
     let joined = ctx.pipeline.find_story(&item, now).await?;
     let members = match &joined {
-        Some(joined) => {
-            ctx.store
-                .story_members(joined.story_id, STORY_MEMBERS_READ)
-                .await?
-        }
+        Some(joined) => ctx.store.story_members(joined.story_id).await?,
         None => Vec::new(),
     };
     text.push('\n');
@@ -474,11 +470,6 @@ fn explain_rules(rules: &[RuleRow], item: &FeedItem) -> String {
     text.trim_end().to_owned()
 }
 
-/// Articles of a story read to name it and its outlets.
-const STORY_MEMBERS_READ: i64 = 200;
-/// Outlets named in `/test`'s story line before "+N".
-const OUTLETS_SHOWN: usize = 5;
-
 /// `/test`'s story line: the story the article would join (or is in), its
 /// outlets, and the evidence; or that it would start a new story.
 fn describe_story(
@@ -492,15 +483,7 @@ fn describe_story(
             window.as_secs() / 3600
         );
     };
-    let mut outlets: Vec<String> = Vec::new();
-    for member in members {
-        if !outlets
-            .iter()
-            .any(|o| o.eq_ignore_ascii_case(&member.outlet))
-        {
-            outlets.push(member.outlet.clone());
-        }
-    }
+    let outlets = StoryMember::outlets(members);
     let story = match members.first() {
         Some(first) => format!(
             "“{}” (story #{}, carried by {})",

@@ -38,6 +38,25 @@ pub struct StoryMember {
     pub outlet: String,
 }
 
+impl StoryMember {
+    /// The distinct outlets of `members`, in their order.
+    pub fn outlets(members: &[StoryMember]) -> Vec<String> {
+        let mut outlets: Vec<String> = Vec::new();
+        for member in members {
+            if !outlets
+                .iter()
+                .any(|o| o.eq_ignore_ascii_case(&member.outlet))
+            {
+                outlets.push(member.outlet.clone());
+            }
+        }
+        outlets
+    }
+}
+
+/// Articles of a story read to name it and its outlets.
+const STORY_MEMBERS_READ: i64 = 200;
+
 /// An alert already queued for a story.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoryAlertMessage {
@@ -244,12 +263,8 @@ impl Store {
     }
 
     /// The articles of a story, oldest first, with their outlets; at most
-    /// `limit` of them.
-    pub async fn story_members(
-        &self,
-        story_id: i64,
-        limit: i64,
-    ) -> Result<Vec<StoryMember>, StoreError> {
+    /// [`STORY_MEMBERS_READ`] of them.
+    pub async fn story_members(&self, story_id: i64) -> Result<Vec<StoryMember>, StoreError> {
         let rows = sqlx::query(
             "SELECT a.id, a.title, COALESCE(f.name, f.url) AS outlet
              FROM articles a JOIN feeds f ON f.id = a.feed_id
@@ -257,7 +272,7 @@ impl Store {
              ORDER BY a.fetched_at, a.id LIMIT ?2",
         )
         .bind(story_id)
-        .bind(limit)
+        .bind(STORY_MEMBERS_READ)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

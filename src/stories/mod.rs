@@ -602,6 +602,9 @@ fn band_key(signature: &Signature, band: usize) -> u64 {
     h
 }
 
+/// Outlets named before "+N" where a story is described (`/test`, `check`).
+pub const OUTLETS_SHOWN: usize = 5;
+
 /// The "also" line of an alert: up to `shown` outlets by name, then "+N".
 pub fn also_line(outlets: &[String], shown: usize) -> String {
     let mut line = outlets
