@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use wirewatch::http::serve;
 
 use crate::end_to_end::rss;
-use crate::stories::{COPY, REWRITE, WIRE};
+use crate::stories::{WIRE, poll as poll_named, serve_one_story_three_times, three_outlets};
 use crate::support::{
     app::{Running, TestDb, spawn_app, test_settings},
     discord_api::{
@@ -1001,40 +1001,18 @@ async fn a_story_carried_by_three_feeds_gives_one_embed_and_one_edit_naming_the_
     within_a_minute(async {
         let discord = FakeDiscord::start().await;
         let feeds = FeedServer::start().await;
-        feeds.set("/a.xml", rss(&[WIRE]), "application/rss+xml");
-        feeds.set("/b.xml", rss(&[COPY]), "application/rss+xml");
-        feeds.set("/c.xml", rss(&[REWRITE]), "application/rss+xml");
+        serve_one_story_three_times(&feeds);
         let mut config = format!(
             "[discord]\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\nguild_id = \"{GUILD}\"\n[console]\nenabled = false\n",
             discord.api_url()
         );
-        for (path, name) in [
-            ("/a.xml", "Wire A"),
-            ("/b.xml", "Outlet B"),
-            ("/c.xml", "Outlet C"),
-        ] {
-            config.push_str(&format!(
-                "[[feeds]]\nurl = \"{}\"\nname = \"{name}\"\nbackfill = \"all\"\nschedule = \"0 0 0 1 1 *\"\n",
-                feeds.url(path)
-            ));
-        }
+        config.push_str(&three_outlets(&feeds, &[]));
         let db = TestDb::new();
         let t = spawn_app(test_settings(&db, &config)).await;
         watch(&t.app, CHANNEL, "keyword:UN Security Council").await;
-        let poll_feed = |name: &'static str| {
-            let app = &t.app;
-            async move {
-                let all = app.store().active_feeds().await.unwrap();
-                let feed = all
-                    .iter()
-                    .find(|f| f.name.as_deref() == Some(name))
-                    .expect("feed configured");
-                app.pipeline().poll(feed, Utc::now()).await.unwrap();
-            }
-        };
         let delivery = t.app.delivery();
 
-        poll_feed("Wire A").await;
+        poll_named(&t.app, "Wire A").await;
         let report = delivery.drain(Duration::from_secs(30)).await.unwrap();
         assert_eq!((report.sent, report.failed), (1, 0));
         let posted = discord.posted_to(CHANNEL);
@@ -1048,8 +1026,8 @@ async fn a_story_carried_by_three_feeds_gives_one_embed_and_one_edit_naming_the_
 
         // Both other outlets carry it before the next delivery: one edit
         // of the alert names both, and nothing new is posted.
-        poll_feed("Outlet B").await;
-        poll_feed("Outlet C").await;
+        poll_named(&t.app, "Outlet B").await;
+        poll_named(&t.app, "Outlet C").await;
         let report = delivery.drain(Duration::from_secs(30)).await.unwrap();
         assert_eq!((report.sent, report.failed), (1, 0), "{report:?}");
 

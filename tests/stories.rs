@@ -403,7 +403,10 @@ pub(crate) const REWRITE: (&str, &str, &str) = (
      Foreign Secretary David Cameron welcomed the vote and said aid must reach Gaza.",
 );
 
-fn three_outlets(server: &FeedServer, rules: &[&str]) -> String {
+/// The config of three outlets' feeds ("Wire A" at `/a.xml`, "Outlet B" at
+/// `/b.xml`, "Outlet C" at `/c.xml`; polled by the test, never by the
+/// schedule) with `rules` for the console.
+pub(crate) fn three_outlets(server: &FeedServer, rules: &[&str]) -> String {
     let mut config = String::new();
     for (path, name) in [
         ("/a.xml", "Wire A"),
@@ -411,7 +414,7 @@ fn three_outlets(server: &FeedServer, rules: &[&str]) -> String {
         ("/c.xml", "Outlet C"),
     ] {
         config.push_str(&format!(
-            "[[feeds]]\nurl = \"{}\"\nname = \"{name}\"\nbackfill = \"all\"\n",
+            "[[feeds]]\nurl = \"{}\"\nname = \"{name}\"\nbackfill = \"all\"\nschedule = \"0 0 0 1 1 *\"\n",
             server.url(path)
         ));
     }
@@ -421,7 +424,15 @@ fn three_outlets(server: &FeedServer, rules: &[&str]) -> String {
     config
 }
 
-async fn poll(app: &App, name: &str) -> IngestReport {
+/// The three outlets carry the story: WIRE, its COPY and a REWRITE.
+pub(crate) fn serve_one_story_three_times(server: &FeedServer) {
+    server.set("/a.xml", rss(&[WIRE]), "application/rss+xml");
+    server.set("/b.xml", rss(&[COPY]), "application/rss+xml");
+    server.set("/c.xml", rss(&[REWRITE]), "application/rss+xml");
+}
+
+/// Polls the feed called `name` once; it must ingest.
+pub(crate) async fn poll(app: &App, name: &str) -> IngestReport {
     let feeds = app.store().active_feeds().await.expect("feeds");
     let feed = feeds
         .iter()
@@ -443,9 +454,7 @@ async fn deliver(app: &App) {
 #[tokio::test]
 async fn a_story_carried_by_three_feeds_gives_one_alert_and_one_update() {
     let server = FeedServer::start().await;
-    server.set("/a.xml", rss(&[WIRE]), "application/rss+xml");
-    server.set("/b.xml", rss(&[COPY]), "application/rss+xml");
-    server.set("/c.xml", rss(&[REWRITE]), "application/rss+xml");
+    serve_one_story_three_times(&server);
     let db = TestDb::new();
     let mut t = spawn_app(test_settings(
         &db,

@@ -16,7 +16,7 @@ use wirewatch::{
 };
 
 use crate::end_to_end::rss;
-use crate::stories::{COPY, REWRITE, WIRE};
+use crate::stories::{WIRE, poll as poll_named, serve_one_story_three_times, three_outlets};
 use crate::support::{
     app::{Running, TestDb, spawn_app, test_settings},
     feed_server::FeedServer,
@@ -698,34 +698,17 @@ async fn a_second_outlet_carrying_an_alerted_story_edits_the_alert_to_name_it() 
         let tg = FakeTelegram::start().await;
         let feeds = FeedServer::start().await;
         tg.add_private_chat(USER);
-        feeds.set("/a.xml", rss(&[WIRE]), "application/rss+xml");
-        feeds.set("/b.xml", rss(&[COPY]), "application/rss+xml");
+        serve_one_story_three_times(&feeds);
         let mut config = format!(
             "[telegram]\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\n[console]\nenabled = false\n",
             tg.api_url()
         );
-        for (path, name) in [("/a.xml", "Wire A"), ("/b.xml", "Outlet B")] {
-            config.push_str(&format!(
-                "[[feeds]]\nurl = \"{}\"\nname = \"{name}\"\nbackfill = \"all\"\nschedule = \"0 0 0 1 1 *\"\n",
-                feeds.url(path)
-            ));
-        }
+        config.push_str(&three_outlets(&feeds, &[]));
         let db = TestDb::new();
         let t = spawn_app(test_settings(&db, &config)).await;
         watch(&t.app, USER, RULE).await;
-        let poll_feed = |name: &'static str| {
-            let app = &t.app;
-            async move {
-                let all = app.store().active_feeds().await.unwrap();
-                let feed = all
-                    .iter()
-                    .find(|f| f.name.as_deref() == Some(name))
-                    .expect("feed configured");
-                app.pipeline().poll(feed, Utc::now()).await.unwrap();
-            }
-        };
 
-        poll_feed("Wire A").await;
+        poll_named(&t.app, "Wire A").await;
         let report = t
             .app
             .delivery()
@@ -739,7 +722,7 @@ async fn a_second_outlet_carrying_an_alerted_story_edits_the_alert_to_name_it() 
         assert!(!sent[0].text.contains("also:"), "{}", sent[0].text);
 
         // The copy joins the story: the alert is edited, nothing new sent.
-        poll_feed("Outlet B").await;
+        poll_named(&t.app, "Outlet B").await;
         let report = t
             .app
             .delivery()
@@ -776,42 +759,17 @@ async fn three_outlets_carrying_one_story_give_one_alert_and_one_edit_naming_the
         let tg = FakeTelegram::start().await;
         let feeds = FeedServer::start().await;
         tg.add_private_chat(USER);
-        feeds.set("/a.xml", rss(&[WIRE]), "application/rss+xml");
-        feeds.set("/b.xml", rss(&[COPY]), "application/rss+xml");
-        feeds.set("/c.xml", rss(&[REWRITE]), "application/rss+xml");
+        serve_one_story_three_times(&feeds);
         let mut config = format!(
             "[telegram]\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\n[console]\nenabled = false\n",
             tg.api_url()
         );
-        for (path, name) in [
-            ("/a.xml", "Wire A"),
-            ("/b.xml", "Outlet B"),
-            ("/c.xml", "Outlet C"),
-        ] {
-            config.push_str(&format!(
-                "[[feeds]]\nurl = \"{}\"\nname = \"{name}\"\nbackfill = \"all\"\nschedule = \"0 0 0 1 1 *\"\n",
-                feeds.url(path)
-            ));
-        }
+        config.push_str(&three_outlets(&feeds, &[]));
         let db = TestDb::new();
         let t = spawn_app(test_settings(&db, &config)).await;
         watch(&t.app, USER, RULE).await;
-        let poll_feed = |name: &'static str| {
-            let app = &t.app;
-            async move {
-                let all = app.store().active_feeds().await.unwrap();
-                let feed = all
-                    .iter()
-                    .find(|f| f.name.as_deref() == Some(name))
-                    .expect("feed configured");
-                match app.pipeline().poll(feed, Utc::now()).await.unwrap() {
-                    wirewatch::pipeline::PollOutcome::Ingested(report) => report,
-                    other => panic!("poll of {name}: {other:?}"),
-                }
-            }
-        };
 
-        let first = poll_feed("Wire A").await;
+        let first = poll_named(&t.app, "Wire A").await;
         assert_eq!((first.alerts, first.joined_stories), (1, 0), "{first:?}");
         let report = t
             .app
@@ -827,7 +785,7 @@ async fn three_outlets_carrying_one_story_give_one_alert_and_one_edit_naming_the
         // Both other outlets arrive before the next delivery: one edit
         // names both; nothing new is sent.
         for name in ["Outlet B", "Outlet C"] {
-            let report = poll_feed(name).await;
+            let report = poll_named(&t.app, name).await;
             assert_eq!(
                 (report.alerts, report.joined_stories, report.story_updates),
                 (0, 1, 1),
@@ -846,7 +804,10 @@ async fn three_outlets_carrying_one_story_give_one_alert_and_one_edit_naming_the
         assert_eq!(calls.len(), 1, "{calls:?}");
         let edits = tg.edits_to(USER);
         assert_eq!(edits.len(), 1, "one edit");
-        assert_eq!(edits[0].message_id, sent[0].message_id, "the alert is edited");
+        assert_eq!(
+            edits[0].message_id, sent[0].message_id,
+            "the alert is edited"
+        );
         assert!(edits[0].text.contains(WIRE.1), "{}", edits[0].text);
         assert!(
             edits[0].text.contains("also: Outlet B, Outlet C"),
