@@ -25,11 +25,9 @@
 //! it only matches the corpus against that many rules for ten seconds and
 //! prints the mean per article: something for `perf record` to look at.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -37,43 +35,9 @@ use regex::Regex;
 use wirewatch::feeds::parse::parse_feed;
 use wirewatch::matching::{Analyzed, Article, Matcher, MatcherBuilder, RuleSpec, normalize};
 
-/// Counts live heap bytes, so that the matcher's size is measured, not
-/// estimated.
-struct CountingAlloc;
-
-static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments and
-// only adds bookkeeping on an atomic counter.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as the caller's.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: same contract as the caller's.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
-            LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
-        }
-        p
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::live_bytes;
 
 const FEEDS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/feeds/real");
 const LEADERS: &str = concat!(
@@ -821,11 +785,11 @@ fn report(setup: &Setup) {
     let mut p50_by_size = Vec::new();
     let mut matchers: Vec<(usize, Matcher)> = Vec::new();
     for (n, _, specs) in &setup.specs {
-        let before = LIVE_BYTES.load(Ordering::Relaxed);
+        let before = live_bytes();
         let start = Instant::now();
         let matcher = compile(specs);
         let build = start.elapsed();
-        let heap = LIVE_BYTES.load(Ordering::Relaxed).saturating_sub(before);
+        let heap = live_bytes().saturating_sub(before);
         let stats = matcher.stats();
 
         let decide = with_bytes(

@@ -13,54 +13,15 @@
 //! article (live bytes counted by a global allocator, the texts excluded).
 //! Run: `cargo bench --bench stories -- --quick`.
 
-use std::{
-    alloc::{GlobalAlloc, Layout, System},
-    hint::black_box,
-    sync::atomic::{AtomicUsize, Ordering},
-    time::Duration,
-};
+use std::{hint::black_box, time::Duration};
 
 use chrono::{TimeZone, Utc};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use wirewatch::stories::{Probe, Signature, StoryIndex};
 
-/// Counts live heap bytes, so that the index's size is measured, not
-/// estimated.
-struct CountingAlloc;
-
-static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every method forwards to `System` with the caller's arguments and
-// only adds bookkeeping on an atomic counter.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: same contract as the caller's.
-        let p = unsafe { System.alloc(layout) };
-        if !p.is_null() {
-            LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
-        }
-        p
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) };
-        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: same contract as the caller's.
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
-        if !p.is_null() {
-            LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
-            LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
-        }
-        p
-    }
-}
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
+#[path = "support/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::live_bytes;
 
 /// A small deterministic generator (xorshift), so runs are comparable.
 struct Rng(u64);
@@ -98,7 +59,7 @@ fn filled(size: usize, rng: &mut Rng) -> (StoryIndex, Vec<String>) {
         };
         texts.push(text);
     }
-    let before = LIVE_BYTES.load(Ordering::Relaxed);
+    let before = live_bytes();
     let mut index = StoryIndex::new(Duration::from_secs(48 * 3600));
     let t = Utc
         .with_ymd_and_hms(2026, 11, 27, 0, 0, 0)
@@ -124,7 +85,7 @@ fn filled(size: usize, rng: &mut Rng) -> (StoryIndex, Vec<String>) {
         joined += usize::from(story != id);
         index.insert(id, story, t, Some(&url), Some(&guid), sig);
     }
-    let heap = LIVE_BYTES.load(Ordering::Relaxed).saturating_sub(before);
+    let heap = live_bytes().saturating_sub(before);
     println!(
         "stories/index {size}: {:.1} MB heap, {} bytes per article ({joined} joined a story)",
         heap as f64 / 1e6,
