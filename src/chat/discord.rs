@@ -21,8 +21,8 @@
 //!   `X-RateLimit-Reset-After` header). The adapter also remembers the
 //!   instant until which a channel, or every channel after a global 429,
 //!   is held, and answers `RateLimited` with what remains without calling
-//!   Discord, so a retry scheduled a little early (the outbox counts from
-//!   the start of its round) never reaches it. Nothing is dropped.
+//!   Discord, so no send, whoever makes it, reaches Discord before the
+//!   wait is over. Nothing is dropped.
 //! - **Bursts**: several alerts pending for one channel go out as one
 //!   message with an embed each (up to 10 and 6000 characters).
 //! - **Nothing pings**: every message carries `allowed_mentions` with an
