@@ -50,6 +50,7 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::hint::black_box;
 use std::ops::Range;
 
 use super::explain::{self, Explanation, Field, Hit, TermPosition};
@@ -1151,28 +1152,68 @@ impl Matcher {
         };
 
         let mut candidates: Vec<u32> = self.always.clone();
-        for p in seen.by_pattern.keys() {
-            for posting in &self.patterns[p as usize].groups {
-                if passes(posting) {
-                    candidates.push(posting.group);
-                }
+        // The posting lists of the patterns that occurred, gathered in a
+        // pass of their own, and their first postings touched in another:
+        // the reads don't wait on each other there, so a big matcher's
+        // cache misses overlap instead of stalling the loop below one
+        // after the other (as in [`Matcher::scan`]).
+        let lists: Vec<&[Posting]> = seen
+            .by_pattern
+            .keys()
+            .map(|p| &self.patterns[p as usize].groups[..])
+            .collect();
+        black_box(
+            lists
+                .iter()
+                .fold(0u32, |acc, l| acc ^ l.first().map_or(0, |p| p.filter)),
+        );
+        // Postings filtered on a set of patterns: (group, set), their sets
+        // read below in passes of their own.
+        let mut by_set: Vec<(u32, u32)> = Vec::new();
+        let mut post = |posting: &Posting| {
+            if posting.filter != NONE && posting.filter & !FILTER_VALUE == FILTER_SET {
+                by_set.push((posting.group, posting.filter & FILTER_VALUE));
+            } else if passes(posting) {
+                candidates.push(posting.group);
             }
+        };
+        for list in lists {
+            list.iter().for_each(&mut post);
         }
         let mut last_country = None;
         for &(c, _, _) in &seen.places {
             if last_country != Some(c) {
                 last_country = Some(c);
                 if let Some(gs) = self.country_groups.get(usize::from(c)) {
-                    for posting in gs {
-                        if passes(posting) {
-                            candidates.push(posting.group);
-                        }
-                    }
+                    gs.iter().for_each(&mut post);
                 }
+            }
+        }
+        let sets: Vec<&[u32]> = by_set
+            .iter()
+            .map(|&(_, s)| &self.filter_sets[s as usize][..])
+            .collect();
+        black_box(
+            sets.iter()
+                .fold(0u32, |acc, s| acc ^ s.first().copied().unwrap_or(0)),
+        );
+        for (&(g, _), set) in by_set.iter().zip(&sets) {
+            if set.iter().any(|&p| seen.occurred(p)) {
+                candidates.push(g);
             }
         }
         candidates.sort_unstable();
         candidates.dedup();
+        // The groups read in a pass of their own, for the same reason.
+        candidates.retain(|&g| !self.groups[g as usize].ids.is_empty());
+        // And what the groups point to, in a third: a keyword or person
+        // rule whose patterns occurred only outside the title and body
+        // (where they don't count) is dropped here already.
+        candidates.retain(|&g| match &self.groups[g as usize].body {
+            Body::AnyOf(ps) => ps.iter().any(|&p| seen.in_content(p)),
+            Body::Person(p) => p.patterns().any(|q| seen.in_content(q)),
+            _ => true,
+        });
 
         let mut found: Vec<u32> = Vec::new();
         let mut sorted: Vec<(u32, std::cmp::Reverse<u32>)> = Vec::new();

@@ -1816,3 +1816,33 @@ fn common_words_of_a_query_do_not_make_it_a_candidate_everywhere() {
     assert!(ids(&matcher, "the Russia of the grain deal").is_empty());
     assert_eq!(ids(&matcher, "the grain deal 42"), [42]);
 }
+
+#[test]
+fn filter_sets_and_wildcards_keep_every_match() {
+    // A query posted under one term and filtered on a set of three others,
+    // and wildcards of several lengths (long, short, non-ASCII) that share
+    // their first bytes.
+    let matcher = matcher_of(&[
+        (1, "query:grain AND (Odesa OR Kherson OR Mykolaiv)"),
+        (2, "keyword:internationali*"),
+        (3, "keyword:Zürich*"),
+        (4, "keyword:inter*"),
+        (5, "keyword:internation*"),
+    ]);
+    assert_eq!(ids(&matcher, "Grain ships leave Mykolaiv"), [1]);
+    assert_eq!(ids(&matcher, "Grain ships leave Odesa"), [1]);
+    assert_eq!(
+        ids(&matcher, "Grain ships leave Constanta"),
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        ids(&matcher, "Kherson without the other word"),
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        ids(&matcher, "The internationalisation of Zürichsee"),
+        [2, 3, 4, 5]
+    );
+    assert_eq!(ids(&matcher, "An interim international"), [4, 5]);
+    assert_eq!(ids(&matcher, "Zürich"), [3]);
+}
