@@ -71,7 +71,7 @@ use self::{
     render::{DiscordMessage, split_escaped},
     slash::Invocation,
 };
-use super::{Chat, ChatTarget, Outgoing, Platform, SendError, Sent, leading_alerts};
+use super::{Chat, ChatTarget, Outgoing, PartsSent, Platform, SendError, Sent, leading_alerts};
 use crate::{
     commands::{Command, CommandContext, Invoker, Reply, execute},
     config::{DiscordSettings, GroupRules},
@@ -117,7 +117,7 @@ struct Inner {
     holds: Mutex<Holds>,
     /// Parts already sent of messages that needed several, by channel and
     /// content, so that a retry after a failure goes on where it stopped.
-    parts_sent: Mutex<HashMap<(u64, u64), usize>>,
+    parts_sent: PartsSent,
 }
 
 impl fmt::Debug for DiscordChat {
@@ -146,7 +146,7 @@ impl DiscordChat {
                 shards: Mutex::new(None),
                 connected: AtomicBool::new(false),
                 holds: Mutex::new(Holds::default()),
-                parts_sent: Mutex::new(HashMap::new()),
+                parts_sent: PartsSent::default(),
             }),
         })
     }
@@ -500,43 +500,23 @@ impl Inner {
         if parts.is_empty() {
             return Err(SendError::Rejected("the message is empty".to_owned()));
         }
-        let key = (channel, {
-            let mut h = DefaultHasher::new();
-            for p in parts {
-                p.content.hash(&mut h);
-                format!("{:?}", p.embeds).hash(&mut h);
-            }
-            h.finish()
-        });
-        let start = self
-            .parts_sent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            .copied()
-            .unwrap_or(0);
+        let mut h = DefaultHasher::new();
+        channel.hash(&mut h);
+        for p in parts {
+            p.content.hash(&mut h);
+            format!("{:?}", p.embeds).hash(&mut h);
+        }
+        let key = h.finish();
         let mut last = None;
-        for (i, part) in parts.iter().enumerate().skip(start) {
+        for (i, part) in parts
+            .iter()
+            .enumerate()
+            .skip(self.parts_sent.resume_at(key))
+        {
             let result = self.call(channel, post_message(channel, part)?).await;
-            let mut sent = self.parts_sent.lock().unwrap_or_else(|p| p.into_inner());
-            match result {
-                Ok(id) => {
-                    last = Some(id);
-                    sent.insert(key, i + 1);
-                }
-                Err(mapped) => {
-                    if !matches!(mapped, SendError::RateLimited(_) | SendError::Unexpected(_)) {
-                        sent.remove(&key); // not retried as such
-                    }
-                    return Err(mapped);
-                }
-            }
+            last = Some(self.parts_sent.record(key, i, result)?);
         }
-        let mut sent = self.parts_sent.lock().unwrap_or_else(|p| p.into_inner());
-        sent.remove(&key);
-        if sent.len() > 1000 {
-            sent.clear(); // abandoned half-sent messages; never grows unbounded
-        }
+        self.parts_sent.finish(key);
         Ok(Sent { message_id: last })
     }
 }

@@ -12,7 +12,7 @@ pub mod discord;
 mod message;
 pub mod telegram;
 
-use std::{fmt, str::FromStr, time::Duration};
+use std::{collections::HashMap, fmt, str::FromStr, sync::Mutex, time::Duration};
 
 use async_trait::async_trait;
 
@@ -73,6 +73,54 @@ pub struct ChatTarget {
 pub struct Sent {
     /// The platform's id of the message, for later edits.
     pub message_id: Option<String>,
+}
+
+/// How far each message sent in several parts got, so that a retry
+/// resumes after the last part that went out instead of repeating the
+/// first ones. Keyed by a hash of the chat and the parts.
+#[derive(Debug, Default)]
+pub(crate) struct PartsSent(Mutex<HashMap<u64, usize>>);
+
+impl PartsSent {
+    /// The first part to send of the message `key` names: after the parts
+    /// an earlier attempt got out.
+    pub(crate) fn resume_at(&self, key: u64) -> usize {
+        self.progress().get(&key).copied().unwrap_or(0)
+    }
+
+    /// Records how sending part `index` went and passes the result on. A
+    /// failure that is retried as such (rate limit, unexpected) keeps the
+    /// progress; any other forgets it.
+    pub(crate) fn record<T>(
+        &self,
+        key: u64,
+        index: usize,
+        result: Result<T, SendError>,
+    ) -> Result<T, SendError> {
+        match &result {
+            Ok(_) => {
+                self.progress().insert(key, index + 1);
+            }
+            Err(SendError::RateLimited(_) | SendError::Unexpected(_)) => {}
+            Err(_) => {
+                self.progress().remove(&key);
+            }
+        }
+        result
+    }
+
+    /// Forgets the message `key` names: every part went out.
+    pub(crate) fn finish(&self, key: u64) {
+        let mut progress = self.progress();
+        progress.remove(&key);
+        if progress.len() > 1000 {
+            progress.clear(); // abandoned half-sent messages; never grows unbounded
+        }
+    }
+
+    fn progress(&self) -> std::sync::MutexGuard<'_, HashMap<u64, usize>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Why a send failed; the delivery policy decides what each means.

@@ -28,7 +28,6 @@ mod html;
 mod pace;
 
 use std::{
-    collections::HashMap,
     fmt,
     hash::{DefaultHasher, Hash, Hasher},
     sync::atomic::{AtomicBool, Ordering},
@@ -55,7 +54,7 @@ use self::{
     html::{HtmlMessage, Preview},
     pace::{Limits, Pacer},
 };
-use super::{Chat, ChatTarget, Outgoing, Platform, SendError, Sent, leading_alerts};
+use super::{Chat, ChatTarget, Outgoing, PartsSent, Platform, SendError, Sent, leading_alerts};
 use crate::{
     alerts::notice,
     commands::{COMMANDS, CommandContext, Invoker},
@@ -94,7 +93,7 @@ struct Inner {
     pacer: Mutex<Pacer>,
     /// Parts already sent of messages that needed several, by chat and
     /// content, so that a retry after a failure goes on where it stopped.
-    parts_sent: Mutex<HashMap<(i64, u64), usize>>,
+    parts_sent: PartsSent,
     /// Whether the last `getMe`/`getUpdates` got an answer (for `/readyz`).
     connected: AtomicBool,
     /// Where the pacer's short waits are counted (see [`TelegramChat::with_metrics`]).
@@ -157,7 +156,7 @@ impl TelegramChat {
                 token: SecretString::from(token),
                 group_rules: settings.group_rules,
                 pacer: Mutex::new(Pacer::new(Limits::default())),
-                parts_sent: Mutex::new(HashMap::new()),
+                parts_sent: PartsSent::default(),
                 connected: AtomicBool::new(false),
                 metrics: OnceLock::new(),
             }),
@@ -399,22 +398,18 @@ impl Inner {
         if parts.is_empty() {
             return Err(SendError::Rejected("the message is empty".to_owned()));
         }
-        let key = (chat, {
-            let mut h = DefaultHasher::new();
-            for p in parts {
-                p.html.hash(&mut h);
-            }
-            h.finish()
-        });
-        let start = self
-            .parts_sent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-            .copied()
-            .unwrap_or(0);
+        let mut h = DefaultHasher::new();
+        chat.hash(&mut h);
+        for p in parts {
+            p.html.hash(&mut h);
+        }
+        let key = h.finish();
         let mut last = None;
-        for (i, part) in parts.iter().enumerate().skip(start) {
+        for (i, part) in parts
+            .iter()
+            .enumerate()
+            .skip(self.parts_sent.resume_at(key))
+        {
             let result = match self.pace(chat).await {
                 Ok(booked) => {
                     let result = self.send_one(chat, part).await;
@@ -428,25 +423,9 @@ impl Inner {
                 }
                 Err(e) => Err(e),
             };
-            let mut sent = self.parts_sent.lock().unwrap_or_else(|p| p.into_inner());
-            match result {
-                Ok(id) => {
-                    last = Some(id);
-                    sent.insert(key, i + 1);
-                }
-                Err(e) => {
-                    if !matches!(e, SendError::RateLimited(_) | SendError::Unexpected(_)) {
-                        sent.remove(&key); // not retried as such
-                    }
-                    return Err(e);
-                }
-            }
+            last = Some(self.parts_sent.record(key, i, result)?);
         }
-        let mut sent = self.parts_sent.lock().unwrap_or_else(|p| p.into_inner());
-        sent.remove(&key);
-        if sent.len() > 1000 {
-            sent.clear(); // abandoned half-sent messages; never grows unbounded
-        }
+        self.parts_sent.finish(key);
         Ok(Sent { message_id: last })
     }
 
