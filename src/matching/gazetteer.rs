@@ -25,7 +25,23 @@
 //! - capitals that are common first names or surnames (`Hamilton`,
 //!   `Victoria`, `Stanley`) or fold to a common word (`Malé`) are dropped,
 //!   and well-known other things named after a capital (`Washington Post`,
-//!   `Paris Saint-Germain`) are in [`NOT_COUNTRIES`] too.
+//!   `Paris Saint-Germain`) are in [`NOT_COUNTRIES`] too;
+//! - names are also listed in the inflected forms running text uses, where
+//!   regular endings make them without producing other words. Russian names
+//!   are declined into their five other cases (`России`, `Россию`,
+//!   `Россией`; `Южного Судана`; `Москвы`, `в Киеве` for capitals), with
+//!   plurals and abbreviations (`США`, `РФ`, `Нидерландов`) written by hand;
+//!   the Ukrainian forms of Ukraine, Russia and Kyiv (`України`, `Києва`) are
+//!   written by hand; Russian and German adjectives (`российских`,
+//!   `russischen`) are demonyms, from hand-picked stems. Not declined: names
+//!   Russian leaves undeclined (`Чили`, `Перу`), names of three letters or
+//!   fewer (`Чад`: `в чаду`), first names (`Сальвадора Дали`), and
+//!   adjectives with other common meanings (`шведский стол`, `Индийский
+//!   океан`). A form that is a name of another entry is dropped, and the
+//!   longer places a form can sit in (`Новой Гвинеи`, `Северной Ирландии`)
+//!   are in [`NOT_COUNTRIES`]. Czech, Slovak, Polish and Serbo-Croatian forms
+//!   are not generated: Latin-script forms (`Irana`, `Kubu`) need a review
+//!   of their own against common words and names.
 //!
 //! When matching, names are proper nouns: a capitalised word of a name must be
 //! written capitalised in the text (`Turkey`, not `turkey`; `Chad`, not
@@ -71,6 +87,18 @@ const NOT_COUNTRIES: &[&str] = &[
     "North Pole",
     "South Pole",
     "Indian Ocean",
+    "Indischer Ozean",
+    "Indischen Ozean",
+    "Indischen Ozeans",
+    "Новая Гвинея",
+    "Новой Гвинеи",
+    "Новой Гвинее",
+    "Новую Гвинею",
+    "Новой Гвинеей",
+    "Северная Ирландия",
+    "Северной Ирландии",
+    "Северную Ирландию",
+    "Северной Ирландией",
     "Gulf of Guinea",
     "Niger Delta",
     "Niger River",
@@ -496,6 +524,118 @@ pub(crate) mod tests {
         );
     }
 
+    #[test]
+    fn inflected_forms_are_generated() {
+        let g = get();
+        let entry = |code: &str| {
+            g.countries
+                .iter()
+                .find(|c| c.code == code)
+                .expect("country")
+        };
+        let names = |code: &str| -> Vec<&str> { entry(code).match_names().collect() };
+        let has = |code: &str, forms: &[&str]| {
+            let names = names(code);
+            for form in forms {
+                assert!(names.contains(form), "{code}: {form} missing");
+            }
+        };
+        has(
+            "RU",
+            &["России", "Россию", "Россией", "Российской Федерации", "РФ"],
+        );
+        has("RU", &["Росії", "российских", "russischen", "russische"]);
+        has(
+            "UA",
+            &["Украины", "Украине", "Украину", "Украиной", "України"],
+        );
+        has("UA", &["украинской", "ukrainischen"]);
+        has("DE", &["Германии", "ФРГ", "немецкого", "deutschen"]);
+        has("FR", &["Франции", "Францию", "französischen"]);
+        has("CN", &["Китая", "Китае", "КНР", "chinesischen"]);
+        has("US", &["США", "Соединённых Штатов", "американских"]);
+        has("PL", &["Польши", "Польшей"]);
+        has("EG", &["Египта", "Египте"]);
+        has("BY", &["Беларуси", "Беларусью", "Белоруссии"]);
+        has("IL", &["Израиля", "israelisches"]);
+        has("SS", &["Южного Судана", "Южном Судане"]);
+        has("GW", &["Гвинеи-Бисау"]);
+        has("LK", &["Шри-Ланки"]);
+        has("BA", &["Боснии и Герцеговины"]);
+        has("CD", &["Демократической Республики Конго"]);
+        has("NL", &["Нидерландов"]);
+        let capitals = |code: &str| entry(code).capitals.clone();
+        for form in ["Москвы", "Москве", "Москвой"] {
+            assert!(capitals("RU").contains(&form), "{form}");
+        }
+        for form in ["Киева", "Киеве", "Києва"] {
+            assert!(capitals("UA").contains(&form), "{form}");
+        }
+        assert!(!names("RU").contains(&"Москвы"), "capitals stay opt-in");
+    }
+
+    #[test]
+    fn inflected_forms_that_would_mislead_are_not_generated() {
+        let g = get();
+        let entry = |code: &str| {
+            g.countries
+                .iter()
+                .find(|c| c.code == code)
+                .expect("country")
+        };
+        let names = |code: &str| -> Vec<&str> { entry(code).match_names().collect() };
+        let lacks = |code: &str, forms: &[&str], why: &str| {
+            let names = names(code);
+            for form in forms {
+                assert!(!names.contains(form), "{code}: {form} ({why})");
+            }
+        };
+        lacks(
+            "TD",
+            &["Чада", "Чаду", "Чаде"],
+            "в чаду: too short to decline",
+        );
+        lacks("SV", &["Сальвадора", "Сальвадоре"], "Сальвадор Дали");
+        lacks("EG", &["Египета"], "fleeting vowel");
+        lacks("KG", &["Кыргыза Республикасы"], "Kyrgyz, not Russian");
+        lacks("NF", &["Норфолк", "Норфолка"], "the English county");
+        lacks("RU", &["russisch", "русских"], "the language");
+        lacks("DE", &["deutsch"], "the language");
+        lacks("SE", &["шведский", "шведского"], "шведский стол");
+        lacks("IN", &["индийский", "Индийского"], "Индийский океан");
+        lacks("FI", &["финский", "Финском"], "Финский залив");
+        assert!(
+            names("CL")
+                .iter()
+                .all(|n| !n.starts_with("Чил") || *n == "Чили"),
+            "indeclinable"
+        );
+        assert!(
+            names("GN").iter().all(|n| !n.contains("Бисау")),
+            "Guinea-Bissau's forms stay with it"
+        );
+        // No Cyrillic name or demonym names two entries (a few shared Latin
+        // spellings predate the inflections and are not this test's concern).
+        let mut owners: HashMap<String, Vec<&str>> = HashMap::new();
+        for c in &g.countries {
+            for name in c
+                .match_names()
+                .filter(|n| n.chars().any(|ch| matches!(ch, 'а'..='я' | 'А'..='Я')))
+            {
+                let list = owners.entry(lookup_key(name)).or_default();
+                if !list.contains(&c.code) {
+                    list.push(c.code);
+                }
+            }
+        }
+        let shared: Vec<_> = owners.iter().filter(|(_, o)| o.len() > 1).collect();
+        assert!(shared.is_empty(), "{shared:?}");
+        assert!(
+            NOT_COUNTRIES.contains(&"Новой Гвинеи") && NOT_COUNTRIES.contains(&"Северной Ирландии"),
+            "longer places hold the inflected forms"
+        );
+    }
+
     /// The source file the table is derived from, if this checkout has it.
     fn source_path() -> std::path::PathBuf {
         match std::env::var_os("WIREWATCH_GAZETTEER_SOURCE") {
@@ -563,6 +703,7 @@ pub(crate) mod tests {
             "Kina",    // China (sv, hr): a currency and a name
             "Malte",   // Malta (fr): a first name
             "Norfolk", // Norfolk Island: the English county
+            "Норфолк", // Norfolk Island (ru): the English county
             "Norra",   // Norway (et): Swedish for "northern"
             "Tunis",   // Tunisia (hu, tr): its capital, a +capital name
             "马里",    // Mali (zh): also the start of 马里奥, Mario
@@ -701,6 +842,478 @@ pub(crate) mod tests {
             ("RS", &["Beograd", "Београд"]),
         ];
 
+        /// The cases a Russian name is declined into (the nominative is the
+        /// name itself).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Case {
+            Genitive,
+            Dative,
+            Accusative,
+            Instrumental,
+            Prepositional,
+        }
+
+        const CASES: [Case; 5] = [
+            Case::Genitive,
+            Case::Dative,
+            Case::Accusative,
+            Case::Instrumental,
+            Case::Prepositional,
+        ];
+
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        enum Gender {
+            Feminine,
+            Masculine,
+        }
+
+        /// Entries whose other spellings in the Russian alphabet are Russian
+        /// (Kyrgyzstan's are Kyrgyz: `Кыргыз Республикасы`).
+        const RUSSIAN_OTHER_SPELLINGS_OF: &[&str] = &["RU", "BY", "KZ"];
+
+        /// Russian names that end in a soft sign and are feminine (the others,
+        /// `Израиль`, `Тайвань`, are masculine).
+        const RUSSIAN_FEMININE_SOFT: &[&str] = &["Беларусь"];
+
+        /// Russian names whose stem loses a vowel when declined.
+        const RUSSIAN_FLEETING_VOWEL: &[(&str, &str)] = &[("Египет", "Египт")];
+
+        /// Russian names not declined, and why.
+        const RUSSIAN_NOT_DECLINED: &[&str] = &[
+            "Сальвадор", // El Salvador: a first name (картины Сальвадора Дали)
+        ];
+
+        /// Russian forms written by hand: abbreviations used as names, and
+        /// plural names, whose genitive the rules below can't guess.
+        const RUSSIAN_EXTRA_FORMS: &[(&str, &[&str])] = &[
+            (
+                "US",
+                &[
+                    "США",
+                    "Соединённые Штаты",
+                    "Соединённых Штатов",
+                    "Соединённым Штатам",
+                    "Соединёнными Штатами",
+                    "Соединённых Штатах",
+                    "Соединённых Штатов Америки",
+                    "Соединённым Штатам Америки",
+                    "Соединёнными Штатами Америки",
+                    "Соединённых Штатах Америки",
+                ],
+            ),
+            ("RU", &["РФ"]),
+            ("CN", &["КНР"]),
+            ("DE", &["ФРГ"]),
+            ("KP", &["КНДР"]),
+            ("ZA", &["ЮАР"]),
+            (
+                "AE",
+                &[
+                    "ОАЭ",
+                    "Объединённых Арабских Эмиратов",
+                    "Объединённым Арабским Эмиратам",
+                    "Объединёнными Арабскими Эмиратами",
+                    "Объединённых Арабских Эмиратах",
+                ],
+            ),
+            (
+                "NL",
+                &["Нидерландов", "Нидерландам", "Нидерландами", "Нидерландах"],
+            ),
+            (
+                "BQ",
+                &[
+                    "Карибских Нидерландов",
+                    "Карибским Нидерландам",
+                    "Карибскими Нидерландами",
+                    "Карибских Нидерландах",
+                ],
+            ),
+            (
+                "PH",
+                &["Филиппин", "Филиппинам", "Филиппинами", "Филиппинах"],
+            ),
+            ("MV", &["Мальдив", "Мальдивам", "Мальдивами", "Мальдивах"]),
+        ];
+
+        /// Ukrainian forms, written by hand: the table has Ukrainian names
+        /// only for Ukraine itself, and Russia is added for Ukrainian news.
+        const UKRAINIAN_FORMS: &[(&str, &[&str])] = &[
+            ("UA", &["України", "Україні", "Україну", "Україною"]),
+            ("RU", &["Росія", "Росії", "Росію", "Росією"]),
+        ];
+
+        /// Capitals declined by the Russian rules, and Ukrainian forms of
+        /// Kyiv written by hand.
+        const RUSSIAN_CAPITALS: &[&str] = &["Москва", "Киев", "Минск", "Астана"];
+        const UKRAINIAN_CAPITAL_FORMS: &[(&str, &[&str])] =
+            &[("UA", &["Києва", "Києві", "Києву", "Києвом"])];
+
+        /// Stems of Russian adjectives that mean "of the country" (`российск`
+        /// → `российский`, `российских`), kept only where the adjective
+        /// names nothing else: `шведский стол` (a buffet), `болгарский
+        /// перец` (a pepper), `Финский залив`, `Индийский океан`, and
+        /// `английский` and `русский` (languages and peoples, not states)
+        /// are left out. Idioms as rare in news as English ones are kept
+        /// (`американские горки`, a roller coaster, like `American`).
+        const RUSSIAN_ADJECTIVES: &[(&str, &str)] = &[
+            ("RU", "российск"),
+            ("UA", "украинск"),
+            ("BY", "белорусск"),
+            ("US", "американск"),
+            ("CN", "китайск"),
+            ("JP", "японск"),
+            ("DE", "немецк"),
+            ("FR", "французск"),
+            ("GB", "британск"),
+            ("IT", "итальянск"),
+            ("ES", "испанск"),
+            ("PL", "польск"),
+            ("CZ", "чешск"),
+            ("SK", "словацк"),
+            ("HU", "венгерск"),
+            ("RO", "румынск"),
+            ("RS", "сербск"),
+            ("HR", "хорватск"),
+            ("GR", "греческ"),
+            ("AT", "австрийск"),
+            ("CH", "швейцарск"),
+            ("BE", "бельгийск"),
+            ("NL", "нидерландск"),
+            ("NO", "норвежск"),
+            ("DK", "датск"),
+            ("EE", "эстонск"),
+            ("LV", "латвийск"),
+            ("LT", "литовск"),
+            ("MD", "молдавск"),
+            ("GE", "грузинск"),
+            ("AM", "армянск"),
+            ("AZ", "азербайджанск"),
+            ("KZ", "казахстанск"),
+            ("TR", "турецк"),
+            ("IL", "израильск"),
+            ("PS", "палестинск"),
+            ("IR", "иранск"),
+            ("IQ", "иракск"),
+            ("SY", "сирийск"),
+            ("LB", "ливанск"),
+            ("EG", "египетск"),
+            ("SA", "саудовск"),
+            ("AF", "афганск"),
+            ("PK", "пакистанск"),
+            ("KP", "северокорейск"),
+            ("KR", "южнокорейск"),
+            ("CA", "канадск"),
+            ("MX", "мексиканск"),
+            ("BR", "бразильск"),
+            ("VE", "венесуэльск"),
+            ("AU", "австралийск"),
+        ];
+
+        /// The endings of a Russian adjective whose stem ends in `к`, in
+        /// every case, gender and number.
+        const RUSSIAN_ADJECTIVE_ENDINGS: &[&str] = &[
+            "ий", "ого", "ому", "им", "ом", "ая", "ой", "ую", "ое", "ие", "их", "ими",
+        ];
+
+        /// Stems of German adjectives that mean "of the country"
+        /// (`russisch` → `russische`, `russischen`). The bare stem is not a
+        /// form: it is also the language (`auf Russisch`) and in names of
+        /// other things (`Russisch Brot`, `Britisch-Kolumbien`). Adjectives
+        /// that are mostly about something else are left out: `koreanisch`
+        /// (which Korea?), `arabisch`, `englisch`, `schweizerisch` (the Swiss
+        /// write `Schweizer`).
+        const GERMAN_ADJECTIVES: &[(&str, &str)] = &[
+            ("RU", "russisch"),
+            ("UA", "ukrainisch"),
+            ("BY", "belarussisch"),
+            ("BY", "weißrussisch"),
+            ("DE", "deutsch"),
+            ("AT", "österreichisch"),
+            ("FR", "französisch"),
+            ("GB", "britisch"),
+            ("US", "amerikanisch"),
+            ("CN", "chinesisch"),
+            ("JP", "japanisch"),
+            ("KR", "südkoreanisch"),
+            ("KP", "nordkoreanisch"),
+            ("IN", "indisch"),
+            ("PK", "pakistanisch"),
+            ("AF", "afghanisch"),
+            ("IL", "israelisch"),
+            ("PS", "palästinensisch"),
+            ("IR", "iranisch"),
+            ("IQ", "irakisch"),
+            ("SY", "syrisch"),
+            ("LB", "libanesisch"),
+            ("SA", "saudisch"),
+            ("EG", "ägyptisch"),
+            ("TR", "türkisch"),
+            ("GR", "griechisch"),
+            ("IT", "italienisch"),
+            ("ES", "spanisch"),
+            ("PT", "portugiesisch"),
+            ("NL", "niederländisch"),
+            ("BE", "belgisch"),
+            ("DK", "dänisch"),
+            ("SE", "schwedisch"),
+            ("NO", "norwegisch"),
+            ("FI", "finnisch"),
+            ("IE", "irisch"),
+            ("PL", "polnisch"),
+            ("CZ", "tschechisch"),
+            ("SK", "slowakisch"),
+            ("HU", "ungarisch"),
+            ("RO", "rumänisch"),
+            ("BG", "bulgarisch"),
+            ("RS", "serbisch"),
+            ("HR", "kroatisch"),
+            ("GE", "georgisch"),
+            ("AM", "armenisch"),
+            ("AZ", "aserbaidschanisch"),
+            ("KZ", "kasachisch"),
+            ("CA", "kanadisch"),
+            ("MX", "mexikanisch"),
+            ("BR", "brasilianisch"),
+            ("VE", "venezolanisch"),
+            ("AU", "australisch"),
+        ];
+
+        /// The endings of a German adjective after an article or none.
+        const GERMAN_ADJECTIVE_ENDINGS: &[&str] = &["e", "en", "er", "es", "em"];
+
+        /// Whether `name` is written in the Russian alphabet only (other
+        /// Cyrillic alphabets, Ukrainian `і`, Kazakh `қ`, Serbian `ј`, are
+        /// not declined by Russian rules).
+        fn is_russian_alphabet(name: &str) -> bool {
+            name.chars().any(|c| matches!(c, 'а'..='я' | 'А'..='Я'))
+                && name
+                    .chars()
+                    .all(|c| matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё' | ' ' | '-' | '—' | '’'))
+        }
+
+        fn is_vowel(c: char) -> bool {
+            "аеёиоуыэюя".contains(c.to_lowercase().next().unwrap_or(c))
+        }
+
+        /// `word` without its last `n` characters.
+        fn cut(word: &str, n: usize) -> String {
+            let keep = word.chars().count().saturating_sub(n);
+            word.chars().take(keep).collect()
+        }
+
+        /// The gender of a Russian noun, from its ending.
+        fn gender_of(noun: &str) -> Gender {
+            let feminine = noun.ends_with(['а', 'я']) || RUSSIAN_FEMININE_SOFT.contains(&noun);
+            if feminine {
+                Gender::Feminine
+            } else {
+                Gender::Masculine
+            }
+        }
+
+        /// A Russian noun in `case`, or `None` when it is not declined:
+        /// foreign names ending in a vowel other than `а`/`я` (`Чили`,
+        /// `Перу`, `Того`), plurals, words of three letters or fewer
+        /// (`Чад`: `в чаду` is "in the fumes") and the exceptions above.
+        fn russian_noun(word: &str, case: Case) -> Option<String> {
+            use Case::*;
+            let count = word.chars().count();
+            if count <= 3 || RUSSIAN_NOT_DECLINED.contains(&word) {
+                return None;
+            }
+            let mut rev = word.chars().rev();
+            let last = rev.next()?;
+            let before = rev.next()?;
+            let ending = match (before, last) {
+                ('и', 'я') => match case {
+                    Genitive | Dative | Prepositional => "и",
+                    Accusative => "ю",
+                    Instrumental => "ей",
+                },
+                ('е', 'я') => match case {
+                    Genitive => "и",
+                    Dative | Prepositional => "е",
+                    Accusative => "ю",
+                    Instrumental => "ей",
+                },
+                (_, 'я') => return None,
+                (b, 'а') if !is_vowel(b) => {
+                    let velar_or_sibilant = "гкхжшщч".contains(b);
+                    let sibilant = "жшщчц".contains(b);
+                    match case {
+                        Genitive if velar_or_sibilant => "и",
+                        Genitive => "ы",
+                        Dative | Prepositional => "е",
+                        Accusative => "у",
+                        Instrumental if sibilant => "ей",
+                        Instrumental => "ой",
+                    }
+                }
+                (_, 'а') => return None,
+                ('и', 'й') => match case {
+                    Genitive => "я",
+                    Dative => "ю",
+                    Accusative => return Some(word.to_string()),
+                    Instrumental => "ем",
+                    Prepositional => "и",
+                },
+                (_, 'й') => match case {
+                    Genitive => "я",
+                    Dative => "ю",
+                    Accusative => return Some(word.to_string()),
+                    Instrumental => "ем",
+                    Prepositional => "е",
+                },
+                (_, 'ь') if gender_of(word) == Gender::Feminine => match case {
+                    Genitive | Dative | Prepositional => "и",
+                    Accusative => return Some(word.to_string()),
+                    Instrumental => "ью",
+                },
+                (_, 'ь') => match case {
+                    Genitive => "я",
+                    Dative => "ю",
+                    Accusative => return Some(word.to_string()),
+                    Instrumental => "ем",
+                    Prepositional => "е",
+                },
+                (_, l) if is_vowel(l) || "жшщчц".contains(l) || !l.is_alphabetic() => {
+                    return None;
+                }
+                _ => {
+                    // A masculine name ending in a hard consonant keeps
+                    // its whole self as the stem.
+                    let stem = RUSSIAN_FLEETING_VOWEL
+                        .iter()
+                        .find(|(n, _)| *n == word)
+                        .map_or(word, |(_, stem)| stem);
+                    let ending = match case {
+                        Genitive => "а",
+                        Dative => "у",
+                        Accusative => return Some(word.to_string()),
+                        Instrumental => "ом",
+                        Prepositional => "е",
+                    };
+                    return Some(format!("{stem}{ending}"));
+                }
+            };
+            let stem_len = if matches!(last, 'я' | 'а' | 'й' | 'ь') {
+                1
+            } else {
+                0
+            };
+            Some(format!("{}{ending}", cut(word, stem_len)))
+        }
+
+        /// Whether `word` has the ending of a Russian adjective.
+        fn is_russian_adjective(word: &str) -> bool {
+            let last = word.rsplit('-').next().unwrap_or(word);
+            last.chars().count() > 4
+                && ["ая", "яя", "ый", "ий", "ой", "ое", "ые", "ие"]
+                    .iter()
+                    .any(|e| last.ends_with(e))
+        }
+
+        /// A Russian adjective agreeing with a noun of `gender` in `case`;
+        /// `None` for endings not handled (neuter, plural, soft).
+        fn russian_adjective(word: &str, gender: Gender, case: Case) -> Option<String> {
+            use Case::*;
+            if let Some((head, last)) = word.rsplit_once('-') {
+                return Some(format!("{head}-{}", russian_adjective(last, gender, case)?));
+            }
+            let stem = cut(word, 2);
+            let velar = stem.ends_with(['г', 'к', 'х']);
+            let hard = word.ends_with("ый") || word.ends_with("ой");
+            let ending = match (gender, word.ends_with("ая"), hard) {
+                (Gender::Feminine, true, _) => match case {
+                    Accusative => "ую",
+                    _ => "ой",
+                },
+                (Gender::Masculine, false, hard) if hard || (word.ends_with("ий") && velar) => {
+                    match case {
+                        Genitive => "ого",
+                        Dative => "ому",
+                        Accusative => return Some(word.to_string()),
+                        Instrumental if hard => "ым",
+                        Instrumental => "им",
+                        Prepositional => "ом",
+                    }
+                }
+                _ => return None,
+            };
+            Some(format!("{stem}{ending}"))
+        }
+
+        /// One word of a name in `case`: a hyphenated word declines its last
+        /// part (`Шри-Ланки`), or its first when the last does not decline
+        /// (`Гвинеи-Бисау`).
+        fn russian_word(word: &str, case: Case) -> Option<String> {
+            let Some((first, rest)) = word.split_once('-') else {
+                return russian_noun(word, case);
+            };
+            let (head, last) = word.rsplit_once('-')?;
+            if let Some(last) = russian_noun(last, case) {
+                return Some(format!("{head}-{last}"));
+            }
+            russian_noun(first, case).map(|first| format!("{first}-{rest}"))
+        }
+
+        /// A name of several words in `case`: its head noun (the first word
+        /// that declines) and the adjectives before it change, the words
+        /// after it (`Республика Конго`) stay as they are; a name of two
+        /// joined by `и` declines both. `None` when the name doesn't decline.
+        fn russian_phrase(name: &str, case: Case) -> Option<String> {
+            if name.contains(" и ") {
+                let parts: Option<Vec<String>> =
+                    name.split(" и ").map(|p| russian_phrase(p, case)).collect();
+                return parts.map(|p| p.join(" и "));
+            }
+            let words: Vec<&str> = name.split(' ').collect();
+            let last = words.len() - 1;
+            let head = (0..words.len()).find(|&i| {
+                (i == last || !is_russian_adjective(words[i]))
+                    && russian_word(words[i], case).is_some()
+            });
+            let Some(head) = head else {
+                // Nothing declines (`Сан-Томе и Принсипи`): the name is the
+                // same in every case.
+                return words
+                    .iter()
+                    .all(|w| !is_russian_adjective(w) && !w.ends_with('ы'))
+                    .then(|| name.to_string());
+            };
+            let gender = gender_of(words[head].rsplit('-').next().unwrap_or(words[head]));
+            let mut out = Vec::with_capacity(words.len());
+            for (i, word) in words.iter().enumerate() {
+                let declined = if i == head {
+                    russian_word(word, case)?
+                } else if i < head && is_russian_adjective(word) {
+                    russian_adjective(word, gender, case)?
+                } else {
+                    word.to_string()
+                };
+                out.push(declined);
+            }
+            Some(out.join(" "))
+        }
+
+        /// The case forms of a Russian name that differ from it.
+        fn russian_forms(name: &str) -> Vec<String> {
+            if !is_russian_alphabet(name) || name.to_lowercase().contains("остров") {
+                return Vec::new();
+            }
+            let mut forms = Vec::new();
+            for case in CASES {
+                if let Some(form) = russian_phrase(name, case)
+                    && form != name
+                    && !forms.contains(&form)
+                {
+                    forms.push(form);
+                }
+            }
+            forms
+        }
+
         /// Demonyms whose plural is the same word.
         const INVARIANT: &[&str] = &["French", "Dutch", "Malagasy"];
 
@@ -744,6 +1357,8 @@ pub(crate) mod tests {
             official: String,
             independent: bool,
             aliases: Vec<String>,
+            /// Case forms of the names, kept unless another entry claims them.
+            inflected: Vec<String>,
             demonyms: Vec<String>,
         }
 
@@ -817,6 +1432,51 @@ pub(crate) mod tests {
             for (_, extra) in EXTRA_DEMONYMS.iter().filter(|(c, _)| *c == cca2) {
                 demonyms.extend(extra.iter().map(|d| d.to_string()));
             }
+            for (_, stem) in RUSSIAN_ADJECTIVES.iter().filter(|(c, _)| *c == cca2) {
+                demonyms.extend(
+                    RUSSIAN_ADJECTIVE_ENDINGS
+                        .iter()
+                        .map(|e| format!("{stem}{e}")),
+                );
+            }
+            for (_, stem) in GERMAN_ADJECTIVES.iter().filter(|(c, _)| *c == cca2) {
+                demonyms.extend(
+                    GERMAN_ADJECTIVE_ENDINGS
+                        .iter()
+                        .map(|e| format!("{stem}{e}")),
+                );
+            }
+            // The Russian names: the translation, the native name where
+            // Russian is an official language, and for a few of those the
+            // other spellings in the Russian alphabet (`Белоруссия`).
+            let russian_names: Vec<String> = [
+                text(v, &["translations", "rus", "common"]),
+                text(v, &["name", "native", "rus", "common"]),
+                text(v, &["name", "native", "rus", "official"]),
+            ]
+            .into_iter()
+            .chain(
+                alts.iter()
+                    .filter(|_| RUSSIAN_OTHER_SPELLINGS_OF.contains(&cca2.as_str()))
+                    .filter_map(|a| a.as_str().map(|a| a.trim().to_string())),
+            )
+            .filter(|n| aliases.contains(n) || *n == common || *n == official)
+            .collect();
+            let hand_written = RUSSIAN_EXTRA_FORMS
+                .iter()
+                .chain(UKRAINIAN_FORMS)
+                .filter(|(c, _)| *c == cca2)
+                .flat_map(|(_, forms)| forms.iter().map(|f| f.to_string()));
+            let mut inflected: Vec<String> = Vec::new();
+            for form in russian_names
+                .iter()
+                .flat_map(|n| russian_forms(n))
+                .chain(hand_written)
+            {
+                if !inflected.contains(&form) {
+                    inflected.push(form);
+                }
+            }
             let mut capitals: Vec<String> = Vec::new();
             let listed = v["capital"]
                 .as_array()
@@ -829,7 +1489,19 @@ pub(crate) mod tests {
                 .iter()
                 .filter(|(c, _)| *c == cca2)
                 .flat_map(|(_, names)| names.iter().map(|n| n.to_string()));
-            for capital in listed.chain(extra) {
+            let declined = EXTRA_CAPITALS
+                .iter()
+                .filter(|(c, _)| *c == cca2)
+                .flat_map(|(_, names)| names.iter())
+                .filter(|n| RUSSIAN_CAPITALS.contains(n))
+                .flat_map(|n| russian_forms(n))
+                .chain(
+                    UKRAINIAN_CAPITAL_FORMS
+                        .iter()
+                        .filter(|(c, _)| *c == cca2)
+                        .flat_map(|(_, forms)| forms.iter().map(|f| f.to_string())),
+                );
+            for capital in listed.chain(extra).chain(declined) {
                 let key = lookup_key(&capital);
                 // A capital that is the country's name (`Singapore`) is a
                 // name already.
@@ -849,6 +1521,7 @@ pub(crate) mod tests {
                 cca2,
                 cca3,
                 aliases,
+                inflected,
                 demonyms,
             }
         }
@@ -872,6 +1545,39 @@ pub(crate) mod tests {
             }
             for e in &mut entries {
                 e.aliases.retain(|a| best.get(&lookup_key(a)) == Some(&2));
+            }
+
+            // A case form that is a name of another entry, or a form of
+            // names of two, names neither: it is dropped.
+            let mut claimed: HashMap<String, Vec<usize>> = HashMap::new();
+            for (i, e) in entries.iter().enumerate() {
+                let names = [&e.common, &e.official]
+                    .into_iter()
+                    .chain(&e.aliases)
+                    .chain(&e.inflected)
+                    .chain(&e.demonyms)
+                    .chain(&e.capitals);
+                for name in names {
+                    let owners = claimed.entry(lookup_key(name)).or_default();
+                    if !owners.contains(&i) {
+                        owners.push(i);
+                    }
+                }
+            }
+            for (i, e) in entries.iter_mut().enumerate() {
+                let mut own: Vec<String> = [&e.common, &e.official]
+                    .into_iter()
+                    .chain(&e.aliases)
+                    .map(|n| lookup_key(n))
+                    .collect();
+                for form in std::mem::take(&mut e.inflected) {
+                    let key = lookup_key(&form);
+                    let only_ours = claimed.get(&key).is_some_and(|owners| owners == &[i]);
+                    if only_ours && !own.contains(&key) {
+                        own.push(key);
+                        e.aliases.push(form);
+                    }
+                }
             }
 
             // A demonym shared with a sovereign country stays with it.

@@ -672,6 +672,118 @@ const COUNTRIES: &[TestCase] = &[
     ),
 ];
 
+/// `country:` rules on inflected forms (see the gazetteer's curation).
+const INFLECTIONS: &[TestCase] = &[
+    t!(
+        inflected_russian_genitive,
+        &["country:Russia"],
+        "на сайте Гидрометцентра России",
+        &[(0, &["России"])]
+    ),
+    t!(
+        inflected_russian_instrumental_lowercase_no,
+        &["country:Russia"],
+        "переговоры с россией",
+        NONE
+    ),
+    t!(
+        inflected_russian_official_name,
+        &["country:Russia"],
+        "президент Российской Федерации",
+        &[(0, &["Российской Федерации"])]
+    ),
+    t!(
+        inflected_russian_abbreviation,
+        &["country:Russia", "country:US"],
+        "ГСУ СК РФ и посольство США",
+        &[(0, &["РФ"]), (1, &["США"])]
+    ),
+    t!(
+        inflected_russian_adjective,
+        &["country:Russia"],
+        "российские космонавты",
+        &[(0, &["российские"])]
+    ),
+    t!(
+        inflected_russian_feminine_a,
+        &["country:Ukraine", "country:Poland"],
+        "помощь Украине и Польше",
+        &[(0, &["Украине"]), (1, &["Польше"])]
+    ),
+    t!(
+        inflected_russian_masculine,
+        &["country:China", "country:Egypt"],
+        "в Китае и Египте",
+        &[(0, &["Китае"]), (1, &["Египте"])]
+    ),
+    t!(
+        inflected_not_inside_equatorial_guinea,
+        &["country:Guinea", "country:Equatorial Guinea"],
+        "из Экваториальной Гвинеи",
+        &[(1, &["Экваториальной Гвинеи"])]
+    ),
+    t!(
+        inflected_not_inside_guinea_bissau,
+        &["country:Guinea"],
+        "президент Гвинеи-Бисау",
+        NONE
+    ),
+    t!(
+        inflected_not_inside_new_guinea,
+        &["country:Guinea"],
+        "остров Новой Гвинеи",
+        NONE
+    ),
+    t!(
+        inflected_not_inside_south_sudan,
+        &["country:Sudan", "country:South Sudan"],
+        "в Южном Судане",
+        &[(1, &["Южном Судане"])]
+    ),
+    t!(
+        inflected_not_inside_northern_ireland,
+        &["country:Ireland"],
+        "в Северной Ирландии",
+        NONE
+    ),
+    t!(
+        inflected_first_name_not_declined,
+        &["country:El Salvador"],
+        "картины Сальвадора Дали",
+        NONE
+    ),
+    t!(
+        inflected_ukrainian,
+        &["country:Ukraine", "country:Russia"],
+        "війна Росії проти України",
+        &[(0, &["України"]), (1, &["Росії"])]
+    ),
+    t!(
+        inflected_capital_opt_in,
+        &["country:Russia", "country:Russia +capital"],
+        "морозы в Москве",
+        &[(1, &["Москве"])]
+    ),
+    t!(
+        inflected_german_adjective,
+        &["country:Ukraine", "country:Israel"],
+        "in der ukrainischen Hauptstadt, ein Israelisches Start-up",
+        &[(0, &["ukrainischen"]), (1, &["Israelisches"])]
+    ),
+    t!(
+        inflected_german_bare_stem_no,
+        &["country:Russia", "country:Germany"],
+        "Russisch Brot, auf Deutsch",
+        NONE
+    ),
+    t!(
+        inflected_german_not_indian_ocean,
+        &["country:India"],
+        "im Indischen Ozean",
+        NONE
+    ),
+];
+
 /// `query:` rules.
 const QUERIES: &[TestCase] = &[
     t!(
@@ -1325,6 +1437,7 @@ const COLLECTIONS: &[(&str, &[TestCase])] = &[
     ("persons", PERSONS),
     ("persons_other_scripts", PERSONS_OTHER_SCRIPTS),
     ("countries", COUNTRIES),
+    ("inflections", INFLECTIONS),
     ("queries", QUERIES),
     ("near", NEAR),
     ("fields", FIELDS),
@@ -1474,6 +1587,11 @@ fn wildcard_cases() {
 #[test]
 fn reference_cases() {
     REFERENCES.iter().for_each(run);
+}
+
+#[test]
+fn inflection_cases() {
+    INFLECTIONS.iter().for_each(run);
 }
 
 #[test]
