@@ -23,7 +23,10 @@
 //! Run: `cargo bench --bench matching` (add `-- --quick` to shorten the
 //! criterion part). CI only compiles this. With `MATCHING_PROFILE=100000`
 //! it only matches the corpus against that many rules for ten seconds and
-//! prints the mean per article: something for `perf record` to look at.
+//! prints the mean per article: something for `perf record` to look at
+//! (add `MATCHING_ROUNDS=1` for a fixed number of passes instead, for
+//! `valgrind --tool=callgrind`, whose instruction counts don't move with
+//! the noise of a shared machine).
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -993,7 +996,12 @@ fn profile(setup: &Setup, n: usize) {
     );
     let start = Instant::now();
     let mut rounds = 0;
-    while start.elapsed() < Duration::from_secs(10) {
+    // MATCHING_ROUNDS=<n>: that many passes instead, for a profiler that
+    // counts instructions (valgrind) and runs 50 times slower.
+    let fixed: Option<usize> = std::env::var("MATCHING_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok());
+    while fixed.map_or(start.elapsed() < Duration::from_secs(10), |f| rounds < f) {
         for a in &analysed {
             let m = matcher.find_in(black_box(a));
             for e in 0..m.explanation_count() {

@@ -46,7 +46,7 @@
 //! trie nodes stay (they cost a little memory, no matching time) until the
 //! next full build.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -194,21 +194,27 @@ struct Dictionary {
     /// (node, next word id) → node.
     edges: HashMap<(u32, u32), u32, FxBuildHasher>,
     nodes: Vec<Node>,
-    /// Wildcard prefix → word id of the wildcard word (`sanction*`).
-    prefixes: HashMap<Box<str>, u32, FxBuildHasher>,
+    /// [`PrefixHash`] of a wildcard's prefix → word id of the wildcard
+    /// word (`sanction*`); a hit is checked against the word.
+    prefixes: HashMap<u64, u32, BuildHasherDefault<HashedKey>>,
+    /// Prefixes whose hash an earlier prefix already had: by their text.
+    collided_prefixes: HashMap<Box<str>, u32, FxBuildHasher>,
     /// Distinct prefix lengths in bytes, ascending.
     prefix_lens: Vec<usize>,
-    /// Bit per hash of the first [`Dictionary::gate_bytes`] bytes of a
-    /// prefix: most words start like no prefix and need no prefix lookups
-    /// at all.
+    /// Bit per [`PrefixHash`] of a prefix ([`PREFIX_GATE_BITS`] of them):
+    /// a word's own prefixes are looked up only when their bit is set.
     prefix_gate: Vec<u64>,
-    /// How many first bytes the gate looks at: the shortest prefix's
-    /// length, at most [`GATE_BYTES`].
-    gate_bytes: usize,
+    /// Bit per [`PrefixHash`] of the first [`PREFIX_START`] bytes (at most
+    /// the shortest prefix's length) of a prefix: most words start like no
+    /// prefix, and are done with after hashing that many bytes.
+    start_gate: Vec<u64>,
 }
 
-/// The most first bytes of a word the wildcard gate looks at.
-const GATE_BYTES: usize = 4;
+/// How many first bytes of a word [`Dictionary::start_gate`] looks at.
+const PREFIX_START: usize = 3;
+
+/// Bits of [`Dictionary::prefix_gate`]: 8 KB, which stays in cache.
+const PREFIX_GATE_BITS: usize = 1 << 16;
 
 /// One word of the dictionary.
 #[derive(Clone, Copy)]
@@ -300,25 +306,52 @@ impl Dictionary {
             }
         }
         if let Some(prefix) = word.strip_suffix('*') {
-            self.prefixes.insert(prefix.into(), id);
+            let hash = PrefixHash::of(prefix.as_bytes());
+            match self.prefixes.entry(hash) {
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    self.collided_prefixes.insert(prefix.into(), id);
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(id);
+                }
+            }
             if let Err(at) = self.prefix_lens.binary_search(&prefix.len()) {
                 self.prefix_lens.insert(at, prefix.len());
             }
-            let bytes = prefix.len().min(GATE_BYTES);
-            if self.prefix_gate.is_empty() || bytes < self.gate_bytes {
-                // A shorter prefix: the gate looks at fewer bytes from now.
-                self.gate_bytes = bytes;
-                self.prefix_gate = vec![0; 1024];
-                for p in self.prefixes.keys() {
-                    let key = gate_key(p.as_bytes(), bytes);
-                    self.prefix_gate[key / 64] |= 1 << (key % 64);
+            let shortest = self.prefix_lens[0].min(PREFIX_START);
+            if self.prefix_gate.is_empty() || shortest < self.start_len() {
+                // A shorter prefix: the start gate looks at fewer bytes.
+                self.prefix_gate = vec![0; PREFIX_GATE_BITS / 64];
+                self.start_gate = vec![0; PREFIX_GATE_BITS / 64];
+                let ids: Vec<u32> = self.prefixes.values().copied().collect();
+                let collided: Vec<u32> = self.collided_prefixes.values().copied().collect();
+                for id in ids.into_iter().chain(collided) {
+                    self.gate_prefix(id);
                 }
             } else {
-                let key = gate_key(prefix.as_bytes(), self.gate_bytes);
-                self.prefix_gate[key / 64] |= 1 << (key % 64);
+                self.gate_prefix(id);
             }
         }
         id
+    }
+
+    /// Bytes the start gate looks at (see [`Dictionary::start_gate`]).
+    fn start_len(&self) -> usize {
+        self.prefix_lens.first().map_or(0, |&l| l.min(PREFIX_START))
+    }
+
+    /// Sets the gate bits of wildcard word `id`.
+    fn gate_prefix(&mut self, id: u32) {
+        let n = self.start_len();
+        let prefix = self.word(id).trim_end_matches('*').as_bytes();
+        let hashes = (PrefixHash::of(&prefix[..n]), PrefixHash::of(prefix));
+        for (gate, hash) in [
+            (&mut self.start_gate, hashes.0),
+            (&mut self.prefix_gate, hashes.1),
+        ] {
+            let bit = PrefixHash::gate_bit(hash);
+            gate[bit / 64] |= 1 << (bit % 64);
+        }
     }
 
     fn new_node(&mut self) -> u32 {
@@ -384,23 +417,48 @@ impl Dictionary {
         }
     }
 
-    /// Calls `found` with the word id of every wildcard matching `word`.
+    /// Calls `found` with the word id of every wildcard matching `word`:
+    /// the word's prefixes of every wildcard length are hashed in one pass
+    /// over its bytes, and only those whose gate bit is set looked up.
     fn wildcards_of(&self, word: &str, found: &mut impl FnMut(u32)) {
-        if self.prefix_lens.is_empty() || word.len() < self.prefix_lens[0] {
+        let bytes = word.as_bytes();
+        let mut lens = self
+            .prefix_lens
+            .iter()
+            .take_while(|&&len| len <= bytes.len());
+        let Some(&(mut next)) = lens.next() else {
             return;
-        }
-        let key = gate_key(word.as_bytes(), self.gate_bytes);
-        if self.prefix_gate[key / 64] & (1 << (key % 64)) == 0 {
-            return;
-        }
-        for &len in &self.prefix_lens {
-            if len > word.len() {
-                break;
+        };
+        let start = self.start_len();
+        let mut hash = PrefixHash::default();
+        for (k, &b) in bytes.iter().enumerate() {
+            hash.add(b);
+            if k + 1 == start && !PrefixHash::gate_has(&self.start_gate, hash.0) {
+                return;
             }
-            if let Some(prefix) = word.get(..len)
-                && let Some(&id) = self.prefixes.get(prefix)
-            {
-                found(id);
+            if k + 1 < next {
+                continue;
+            }
+            if PrefixHash::gate_has(&self.prefix_gate, hash.0) {
+                let prefix = &bytes[..next];
+                match self.prefixes.get(&hash.0) {
+                    Some(&id) if self.word(id).as_bytes().strip_suffix(b"*") == Some(prefix) => {
+                        found(id);
+                    }
+                    Some(_) => {
+                        if let Some(&id) = std::str::from_utf8(prefix)
+                            .ok()
+                            .and_then(|p| self.collided_prefixes.get(p))
+                        {
+                            found(id);
+                        }
+                    }
+                    None => {}
+                }
+            }
+            match lens.next() {
+                Some(&len) => next = len,
+                None => return,
             }
         }
     }
@@ -427,15 +485,30 @@ impl Hasher for HashedKey {
     }
 }
 
-/// Bit index (16 bits) of the first `n` bytes of `bytes` (at least `n`,
-/// `n` at most [`GATE_BYTES`]).
-fn gate_key(bytes: &[u8], n: usize) -> usize {
-    let first = bytes
-        .iter()
-        .take(n)
-        .enumerate()
-        .fold(0u64, |w, (k, &b)| w | u64::from(b) << (8 * k));
-    (first.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 48) as usize
+/// The hash of a word's first bytes, grown one byte at a time, so that
+/// all of a word's prefixes are hashed in one pass.
+#[derive(Default, Clone, Copy)]
+struct PrefixHash(u64);
+
+impl PrefixHash {
+    fn of(bytes: &[u8]) -> u64 {
+        let mut h = PrefixHash::default();
+        bytes.iter().for_each(|&b| h.add(b));
+        h.0
+    }
+
+    fn add(&mut self, b: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(FX_SEED);
+    }
+
+    fn gate_bit(hash: u64) -> usize {
+        (hash >> 48) as usize % PREFIX_GATE_BITS
+    }
+
+    fn gate_has(gate: &[u64], hash: u64) -> bool {
+        let bit = PrefixHash::gate_bit(hash);
+        gate[bit / 64] & (1 << (bit % 64)) != 0
+    }
 }
 
 /// Longest phrase a pattern holds, in words (rule parsing refuses longer).
@@ -1107,30 +1180,55 @@ impl Matcher {
         if self.rule_count == 0 {
             return matches;
         }
-        let occurrences = self.scan(&doc.tokens);
+        // The working vectors of the last article on this thread, reused:
+        // at 100,000 rules allocating and growing them anew cost a tenth of
+        // the time.
+        SCRATCH.with(|cell| {
+            let mut scratch = cell.take();
+            self.decide(doc, &mut scratch, &mut matches);
+            scratch.reset();
+            cell.replace(scratch);
+        });
+        matches
+    }
+
+    /// [`Matcher::find_in`]'s work, in `scratch`.
+    fn decide<'m, 'd>(
+        &'m self,
+        doc: &'d Analyzed<'d>,
+        scratch: &mut Scratch,
+        matches: &mut Matches<'m, 'd>,
+    ) {
+        let Scratch {
+            scan,
+            occurrences,
+            by_pattern,
+            bits,
+            candidates,
+            by_set,
+            found,
+            sorted,
+            spans,
+            sets_by_hash,
+            same_hash,
+        } = scratch;
+        self.scan(&doc.tokens, scan, occurrences);
         if occurrences.is_empty() && self.always.is_empty() {
-            return matches;
+            return;
+        }
+        by_pattern.fill(occurrences, self.patterns.len());
+        // Two bits per pattern: occurred in the title or body, and occurred
+        // anywhere.
+        bits.resize((2 * self.patterns.len()).div_ceil(64), 0);
+        for o in occurrences.iter() {
+            let at = 2 * o.pattern as usize;
+            bits[at / 64] |= (1 | u64::from(Fields::CONTENT.contains(o.field)) << 1) << (at % 64);
         }
         let seen = Seen {
             tokens: &doc.tokens,
-            by_pattern: Postings::new(
-                occurrences
-                    .iter()
-                    .enumerate()
-                    .map(|(i, o)| (o.pattern, to_u32(i))),
-            ),
-            places: self.places_in(&occurrences),
-            in_content: {
-                // Two bits per pattern: occurred in the title or body, and
-                // occurred anywhere.
-                let mut bits = vec![0u64; (2 * self.patterns.len()).div_ceil(64)];
-                for o in &occurrences {
-                    let at = 2 * o.pattern as usize;
-                    bits[at / 64] |=
-                        (1 | u64::from(Fields::CONTENT.contains(o.field)) << 1) << (at % 64);
-                }
-                bits
-            },
+            by_pattern,
+            places: self.places_in(occurrences),
+            in_content: bits,
             occurrences,
         };
         let mut countries = vec![0u64; self.country_groups.len().div_ceil(64)];
@@ -1151,7 +1249,7 @@ impl Matcher {
             }
         };
 
-        let mut candidates: Vec<u32> = self.always.clone();
+        candidates.extend_from_slice(&self.always);
         // The posting lists of the patterns that occurred, gathered in a
         // pass of their own, and their first postings touched in another:
         // the reads don't wait on each other there, so a big matcher's
@@ -1159,8 +1257,9 @@ impl Matcher {
         // after the other (as in [`Matcher::scan`]).
         let lists: Vec<&[Posting]> = seen
             .by_pattern
-            .keys()
-            .map(|p| &self.patterns[p as usize].groups[..])
+            .patterns
+            .iter()
+            .map(|&p| &self.patterns[p as usize].groups[..])
             .collect();
         black_box(
             lists
@@ -1169,7 +1268,6 @@ impl Matcher {
         );
         // Postings filtered on a set of patterns: (group, set), their sets
         // read below in passes of their own.
-        let mut by_set: Vec<(u32, u32)> = Vec::new();
         let mut post = |posting: &Posting| {
             if posting.filter != NONE && posting.filter & !FILTER_VALUE == FILTER_SET {
                 by_set.push((posting.group, posting.filter & FILTER_VALUE));
@@ -1215,16 +1313,13 @@ impl Matcher {
             _ => true,
         });
 
-        let mut found: Vec<u32> = Vec::new();
-        let mut sorted: Vec<(u32, std::cmp::Reverse<u32>)> = Vec::new();
-        let mut spans: Vec<WordSpan> = Vec::new();
+        matches.groups.reserve(candidates.len());
+        matches.sets.reserve(candidates.len());
         // Different rules may match through the same occurrences
         // (`keyword:Russia` and `country:Russia`): one explanation per set.
         // Hash → the last set with it; each set → the one before with the
         // same hash ([`NONE`] for none).
-        let mut sets_by_hash: HashMap<u64, u32, FxBuildHasher> = HashMap::default();
-        let mut same_hash: Vec<u32> = Vec::new();
-        for g in candidates {
+        for &g in candidates.iter() {
             let group = &self.groups[g as usize];
             if group.ids.is_empty() {
                 continue;
@@ -1241,7 +1336,7 @@ impl Matcher {
                     !found.is_empty()
                 }
                 Body::Person(p) => {
-                    seen.person_occurrences(p, Fields::CONTENT, &mut found);
+                    seen.person_occurrences(p, Fields::CONTENT, found);
                     !found.is_empty()
                 }
                 Body::Country(c) => {
@@ -1253,14 +1348,14 @@ impl Matcher {
                     if matched {
                         expr.visit_terms(true, &mut |t, positive| {
                             if positive {
-                                seen.occurrences_of(t, &mut found);
+                                seen.occurrences_of(t, found);
                             }
                         });
                         // A true query whose positive terms are all absent
                         // (only possible with nested NOTs) still shows what
                         // it saw.
                         if found.is_empty() {
-                            expr.visit_terms(true, &mut |t, _| seen.occurrences_of(t, &mut found));
+                            expr.visit_terms(true, &mut |t, _| seen.occurrences_of(t, found));
                         }
                     }
                     matched
@@ -1272,7 +1367,7 @@ impl Matcher {
             // The explanation depends only on the words matched: rules
             // that matched the same words through different patterns
             // (`keyword:Russia`, `country:Russia`) share one.
-            outermost_spans(&seen.occurrences, &found, &mut sorted, &mut spans);
+            outermost_spans(seen.occurrences, found, sorted, spans);
             let anchor = anchor.map(|a| {
                 let o = seen.occurrences[a as usize];
                 (o.start, o.end)
@@ -1303,7 +1398,7 @@ impl Matcher {
                 Some(m) => m,
                 None => {
                     let start = to_u32(matches.found.len());
-                    matches.found.extend_from_slice(&spans);
+                    matches.found.extend_from_slice(spans);
                     let m = to_u32(matches.sets.len());
                     matches
                         .sets
@@ -1315,42 +1410,39 @@ impl Matcher {
             matches.groups.push((&group.ids, set));
         }
         matches.explanations = vec![OnceCell::new(); matches.sets.len()];
-        matches
     }
 
     /// All occurrences of all patterns, by start word then length.
-    fn scan(&self, tokens: &Tokens) -> Vec<Occurrence> {
+    fn scan(&self, tokens: &Tokens, scratch: &mut ScanScratch, out: &mut Vec<Occurrence>) {
         let n = tokens.len();
-        let mut out = Vec::new();
         if self.dict.words.is_empty() {
-            return out;
+            return;
         }
-        let ids: Vec<u32> = (0..n)
-            .map(|i| self.dict.lookup(tokens.word(i), tokens.tokens[i].hash))
-            .collect();
+        let ids = &mut scratch.ids;
+        ids.clear();
+        ids.extend((0..n).map(|i| self.dict.lookup(tokens.word(i), tokens.tokens[i].hash)));
         // The first trie node of each word, read in a pass of its own: the
         // reads don't wait on each other there, so a big dictionary's cache
         // misses overlap instead of stalling the walk one after the other.
-        let firsts: Vec<u32> = ids
-            .iter()
-            .map(|&id| match id {
-                NONE => NONE,
-                id => {
-                    let node = self.dict.words[id as usize].first;
-                    match self.dict.nodes.get(node as usize) {
-                        Some(n) if n.one != NONE || n.has_children => node,
-                        _ => NONE,
-                    }
+        let firsts = &mut scratch.firsts;
+        firsts.clear();
+        firsts.extend(ids.iter().map(|&id| match id {
+            NONE => NONE,
+            id => {
+                let node = self.dict.words[id as usize].first;
+                match self.dict.nodes.get(node as usize) {
+                    Some(n) if n.one != NONE || n.has_children => node,
+                    _ => NONE,
                 }
-            })
-            .collect();
+            }
+        }));
         let extra = self.extra_units(tokens);
         let cx = ScanCx {
             tokens,
-            ids: &ids,
+            ids,
             extra: &extra,
         };
-        let mut path: Vec<Unit> = Vec::new();
+        let path = &mut scratch.path;
         let plain = extra.units.is_empty();
         for (start, &first) in firsts.iter().enumerate() {
             // Most words are no phrase's first word: skip them quickly.
@@ -1364,10 +1456,9 @@ impl Matcher {
                 }
                 path.clear();
                 path.push(unit);
-                self.walk(&cx, node, &mut path, &mut out);
+                self.walk(&cx, node, path, out);
             }
         }
-        out
     }
 
     /// Extends `path` (ending at trie node `node`) as far as the text and the
@@ -1549,14 +1640,62 @@ struct ExtraUnits {
 }
 
 /// What occurred in one article.
+/// What [`Matcher::find_in`] works in, kept per thread between articles
+/// so that it is allocated once ([`SCRATCH`]). Between articles every
+/// vector is empty, `bits` all zero and `by_pattern` clear.
+#[derive(Default)]
+struct Scratch {
+    scan: ScanScratch,
+    occurrences: Vec<Occurrence>,
+    by_pattern: ByPattern,
+    bits: Vec<u64>,
+    candidates: Vec<u32>,
+    by_set: Vec<(u32, u32)>,
+    found: Vec<u32>,
+    sorted: Vec<(u32, std::cmp::Reverse<u32>)>,
+    spans: Vec<WordSpan>,
+    sets_by_hash: HashMap<u64, u32, FxBuildHasher>,
+    same_hash: Vec<u32>,
+}
+
+impl Scratch {
+    /// Readies it for the next article.
+    fn reset(&mut self) {
+        for o in &self.occurrences {
+            if let Some(word) = self.bits.get_mut(2 * o.pattern as usize / 64) {
+                *word = 0;
+            }
+        }
+        self.by_pattern.clear();
+        self.occurrences.clear();
+        self.candidates.clear();
+        self.by_set.clear();
+        self.found.clear();
+        self.sets_by_hash.clear();
+        self.same_hash.clear();
+    }
+}
+
+/// What [`Matcher::scan`] works in.
+#[derive(Default)]
+struct ScanScratch {
+    ids: Vec<u32>,
+    firsts: Vec<u32>,
+    path: Vec<Unit>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
 struct Seen<'t> {
     tokens: &'t Tokens,
-    occurrences: Vec<Occurrence>,
-    by_pattern: Postings,
+    occurrences: &'t [Occurrence],
+    by_pattern: &'t ByPattern,
     /// Two bits per pattern id: it occurred anywhere (bit `2p`), in the
     /// title or body (bit `2p + 1`). Most terms are looked for in the title
     /// and body, and a bit test beats a search of the postings.
-    in_content: Vec<u64>,
+    in_content: &'t [u64],
     /// (country, is a capital, occurrence), sorted.
     places: Vec<(CountryId, bool, u32)>,
 }
@@ -1863,32 +2002,49 @@ impl Matches<'_, '_> {
     }
 }
 
-/// (key, occurrence index) pairs sorted by key, for per-article lookups.
-struct Postings(Vec<(u32, u32)>);
+/// Each pattern's occurrences, in text order, as lists threaded through
+/// the occurrences: no sorting, and a lookup is one read.
+#[derive(Default)]
+struct ByPattern {
+    /// Pattern id → its first occurrence, or [`NONE`]: [`NONE`] for every
+    /// pattern between articles, so that it is sized once per matcher.
+    first: Vec<u32>,
+    /// Occurrence → the next occurrence of its pattern, or [`NONE`].
+    next: Vec<u32>,
+    /// The patterns that occurred.
+    patterns: Vec<u32>,
+}
 
-impl Postings {
-    fn new(pairs: impl IntoIterator<Item = (u32, u32)>) -> Postings {
-        let mut v: Vec<(u32, u32)> = pairs.into_iter().collect();
-        v.sort_unstable();
-        Postings(v)
+impl ByPattern {
+    fn fill(&mut self, occurrences: &[Occurrence], patterns: usize) {
+        self.first.resize(patterns, NONE);
+        self.next.clear();
+        self.next.resize(occurrences.len(), NONE);
+        for (i, o) in occurrences.iter().enumerate().rev() {
+            let head = &mut self.first[o.pattern as usize];
+            if *head == NONE {
+                self.patterns.push(o.pattern);
+            }
+            self.next[i] = *head;
+            *head = to_u32(i);
+        }
     }
 
-    /// Distinct keys.
-    fn keys(&self) -> impl Iterator<Item = u32> + '_ {
-        self.0
-            .iter()
-            .enumerate()
-            .filter(|(i, (k, _))| *i == 0 || self.0[i - 1].0 != *k)
-            .map(|(_, (k, _))| *k)
+    /// Empties it for the next article.
+    fn clear(&mut self) {
+        for &p in &self.patterns {
+            self.first[p as usize] = NONE;
+        }
+        self.patterns.clear();
     }
 
-    /// Occurrence indices for `key`.
-    fn get(&self, key: u32) -> impl Iterator<Item = u32> + '_ {
-        let from = self.0.partition_point(|(k, _)| *k < key);
-        self.0[from..]
-            .iter()
-            .take_while(move |(k, _)| *k == key)
-            .map(|(_, o)| *o)
+    /// Occurrence indices of pattern `p`.
+    fn get(&self, p: u32) -> impl Iterator<Item = u32> + '_ {
+        let head = self.first.get(p as usize).copied().unwrap_or(NONE);
+        std::iter::successors((head != NONE).then_some(head), |&i| {
+            let n = self.next[i as usize];
+            (n != NONE).then_some(n)
+        })
     }
 }
 
@@ -1908,7 +2064,10 @@ fn outermost_spans(
         let o = occurrences[i as usize];
         (o.start, std::cmp::Reverse(o.end))
     }));
-    sorted.sort_unstable();
+    // One pattern's occurrences (most groups') come in order already.
+    if !sorted.is_sorted() {
+        sorted.sort_unstable();
+    }
     sorted.dedup();
     spans.clear();
     let mut reach = 0;
@@ -2129,5 +2288,62 @@ mod tests {
         for (name, expr, want) in cases {
             assert_eq!(required_terms(expr, false, &words), *want, "case {name}");
         }
+    }
+
+    /// Every hit of `matcher` on `article`, with its explanation's terms.
+    fn hits(matcher: &Matcher, article: &Article) -> Vec<(i64, Vec<String>)> {
+        let doc = Analyzed::new(article);
+        let found = matcher.find_in(&doc);
+        let mut hits: Vec<(i64, Vec<String>)> =
+            found.iter().map(|(id, e)| (id, e.terms.clone())).collect();
+        hits.sort();
+        hits
+    }
+
+    #[test]
+    fn what_a_thread_matched_before_changes_nothing() {
+        let spec = |text: &str| RuleSpec::parse(text).expect("valid rule");
+        let mut big = MatcherBuilder::new();
+        let big_rules = [
+            "country:Russia +capital",
+            "keyword:sanction*",
+            "person:\"Vladimir Putin\"",
+            "query:Kremlin NEAR/3 talks",
+            "keyword:gas",
+        ];
+        for (id, text) in big_rules.iter().enumerate() {
+            big.add(id as i64, &spec(text));
+        }
+        let big = big.build();
+        let mut small = MatcherBuilder::new();
+        small.add(1, &spec("keyword:talks"));
+        small.add(2, &spec("country:Ukraine"));
+        let small = small.build();
+        let first = Article {
+            title: "Putin and the Kremlin",
+            body: "Moscow said sanctions on Russia's gas hold; Kremlin peace talks next week.",
+            source: "",
+        };
+        let second = Article {
+            title: "Ukraine",
+            body: "Talks in Kyiv. Ukraine said the talks go on.",
+            source: "",
+        };
+        // On a thread of its own the small matcher starts from nothing.
+        let (s, b) = (&small, &big);
+        let fresh = std::thread::scope(|scope| {
+            scope
+                .spawn(|| (hits(s, &second), hits(b, &first)))
+                .join()
+                .expect("no panic")
+        });
+        // Here it comes after the big one, whose scratch was larger.
+        let big_first = hits(&big, &first);
+        let small_after = hits(&small, &second);
+        assert_eq!(small_after, fresh.0);
+        assert_eq!(hits(&big, &first), big_first);
+        assert_eq!(big_first, fresh.1);
+        assert_eq!(small_after.iter().map(|h| h.0).collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(big_first.len(), 5, "{big_first:?}");
     }
 }

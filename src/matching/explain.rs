@@ -135,8 +135,19 @@ fn ascii_snippet(
     // Runs other than one space: (first byte, end, where their space is).
     let mut runs: Vec<(usize, usize, usize)> = Vec::new();
     let mut copied = from;
-    let mut i = from;
+    // Most windows have one space between words and no other whitespace:
+    // a check the compiler vectorises, then one copy.
+    let mut i = if single_spaced(&text[from..to]) {
+        to
+    } else {
+        from
+    };
     while i < to {
+        // Most bytes: neither whitespace nor the lead byte of any.
+        if (b'!'..0xC2).contains(&bytes[i]) {
+            i += 1;
+            continue;
+        }
         match bytes[i] {
             b' ' if !bytes[i + 1].is_ascii_whitespace() && bytes[i + 1] != 0x0B => i += 1,
             b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r' => {
@@ -183,6 +194,31 @@ fn ascii_snippet(
         highlights: inside.iter().map(|h| at(h.start)..at(h.end)).collect(),
         text: out,
     })
+}
+
+/// Whether `text` has no whitespace but single spaces: checked in passes
+/// the compiler vectorises, and then only the characters that start like
+/// other `char::is_whitespace` (as quotes and dashes do) are decoded.
+fn single_spaced(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let control = bytes
+        .iter()
+        .fold(false, |acc, &b| acc | matches!(b, b'\t'..=b'\r'));
+    let doubled = bytes
+        .iter()
+        .zip(bytes.iter().skip(1))
+        .fold(false, |acc, (&a, &b)| acc | (a == b' ' && b == b' '));
+    let wide = bytes
+        .iter()
+        .fold(false, |acc, &b| acc | matches!(b, 0xC2 | 0xE1..=0xE3));
+    if control || doubled {
+        return false;
+    }
+    !wide
+        || !bytes.iter().enumerate().any(|(i, b)| {
+            matches!(b, 0xC2 | 0xE1..=0xE3)
+                && text[i..].chars().next().is_some_and(char::is_whitespace)
+        })
 }
 
 /// The snippet of window `start..end` of `text` with its whitespace
@@ -497,6 +533,30 @@ mod tests {
                 pos += n;
                 blank = !blank;
             }
+        }
+    }
+
+    #[test]
+    fn single_spaced_looks_past_quotes_and_dashes_only() {
+        for plain in [
+            "He said \u{201c}no\u{201d} \u{2014} twice",
+            "Путин заявил",
+            "a b",
+            "",
+        ] {
+            assert!(single_spaced(plain), "{plain:?}");
+        }
+        for other in [
+            "a  b",
+            "a\tb",
+            "a\nb",
+            "a\u{a0}b",
+            "a\u{2003}b",
+            "a\u{202f}b",
+            "a\u{3000}b",
+            "\u{201c}a\u{201d}\u{2009}b",
+        ] {
+            assert!(!single_spaced(other), "{other:?}");
         }
     }
 
