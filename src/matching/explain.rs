@@ -301,38 +301,21 @@ fn collapsed_snippet(text: &str, start: usize, end: usize, inside: &[&Range<usiz
 fn window(text: &str, first: Range<usize>) -> (usize, usize) {
     // ASCII text (most of it) is counted in bytes, not decoded.
     let back = first.start.saturating_sub(CONTEXT_BEFORE);
-    let mut start = first.start;
-    if text.as_bytes()[back..first.start].is_ascii() {
-        start = back;
+    let mut start = if text.as_bytes()[back..first.start].is_ascii() {
+        back
     } else {
-        for (i, _) in text[..first.start]
-            .char_indices()
-            .rev()
-            .take(CONTEXT_BEFORE)
-        {
-            start = i;
-        }
-    }
+        chars_back(text, first.start, CONTEXT_BEFORE)
+    };
     let ahead = (start + SNIPPET_CHARS).min(text.len());
-    let (mut end, mut taken) = (start, 0);
-    if text.as_bytes()[start..ahead].is_ascii() {
-        (end, taken) = (ahead, ahead - start);
+    let (mut end, taken) = if text.as_bytes()[start..ahead].is_ascii() {
+        (ahead, ahead - start)
     } else {
-        for (i, c) in text[start..].char_indices().take(SNIPPET_CHARS) {
-            end = start + i + c.len_utf8();
-            taken += 1;
-        }
-    }
+        chars_ahead(text, start, SNIPPET_CHARS)
+    };
     end = end.max(first.end);
     // Near the end of the text, use the room before the match instead.
     if taken < SNIPPET_CHARS {
-        for (i, _) in text[..start]
-            .char_indices()
-            .rev()
-            .take(SNIPPET_CHARS - taken)
-        {
-            start = i;
-        }
+        start = chars_back(text, start, SNIPPET_CHARS - taken);
     }
     if start > 0 && !ends_with_space(&text[..start]) {
         start = match text[start..first.start].find(char::is_whitespace) {
@@ -347,6 +330,36 @@ fn window(text: &str, first: Range<usize>) -> (usize, usize) {
         };
     }
     (start, end)
+}
+
+/// The offset `n` characters before `at` in `text` (0 if there are fewer),
+/// counted on the bytes: a character starts at every byte that is not a
+/// UTF-8 continuation byte, so nothing is decoded.
+fn chars_back(text: &str, at: usize, n: usize) -> usize {
+    let bytes = text.as_bytes();
+    let (mut i, mut k) = (at, 0);
+    while i > 0 && k < n {
+        i -= 1;
+        if bytes[i] & 0xC0 != 0x80 {
+            k += 1;
+        }
+    }
+    i
+}
+
+/// The offset after `n` characters from `from` in `text` (its end if there
+/// are fewer), and how many characters that is; counted as [`chars_back`].
+fn chars_ahead(text: &str, from: usize, n: usize) -> (usize, usize) {
+    let mut taken = 0;
+    for (i, &b) in text.as_bytes()[from..].iter().enumerate() {
+        if b & 0xC0 != 0x80 {
+            if taken == n {
+                return (from + i, taken);
+            }
+            taken += 1;
+        }
+    }
+    (text.len(), taken)
 }
 
 /// Length in bytes of the run of whitespace (`whitespace`) or of anything
@@ -532,6 +545,29 @@ mod tests {
                 assert_eq!(n, want.unwrap_or(rest.len()), "{text:?} at {pos}");
                 pos += n;
                 blank = !blank;
+            }
+        }
+    }
+
+    #[test]
+    fn characters_are_counted_as_decoding_counts_them() {
+        let text = "Путин — 東京 e\u{301} ok, Россия";
+        for at in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+            for n in [0, 1, 3, 7, 100] {
+                let back = text[..at]
+                    .char_indices()
+                    .rev()
+                    .take(n)
+                    .last()
+                    .map_or(at, |(i, _)| i);
+                assert_eq!(chars_back(text, at, n), back, "back {at} {n}");
+                let ahead: Vec<(usize, char)> = text[at..].char_indices().take(n).collect();
+                let end = ahead.last().map_or(at, |&(i, c)| at + i + c.len_utf8());
+                assert_eq!(
+                    chars_ahead(text, at, n),
+                    (end, ahead.len()),
+                    "ahead {at} {n}"
+                );
             }
         }
     }
