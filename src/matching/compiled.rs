@@ -1443,10 +1443,10 @@ impl Matcher {
             extra: &extra,
         };
         let path = &mut scratch.path;
-        let plain = extra.units.is_empty();
         for (start, &first) in firsts.iter().enumerate() {
-            // Most words are no phrase's first word: skip them quickly.
-            if plain && first == NONE {
+            // Most words are no phrase's first word, and start no wildcard
+            // or hyphenated whole: skip them quickly.
+            if first == NONE && !extra.starts_at(start) {
                 continue;
             }
             for unit in cx.units_at(start) {
@@ -1637,6 +1637,13 @@ impl ScanCx<'_> {
 struct ExtraUnits {
     units: Vec<Unit>,
     from: Vec<u32>,
+}
+
+impl ExtraUnits {
+    /// Whether some unit starts at word `i`.
+    fn starts_at(&self, i: usize) -> bool {
+        matches!((self.from.get(i), self.from.get(i + 1)), (Some(a), Some(b)) if a != b)
+    }
 }
 
 /// What occurred in one article.
