@@ -53,7 +53,7 @@ const MIN_BYTES: usize = 3 * 1024;
 const MAX_BYTES: usize = 8 * 1024;
 const SIZES: [usize; 3] = [100, 10_000, 100_000];
 /// Articles the regex baseline runs over (it is slow by design).
-const BASELINE_ARTICLES: usize = 40;
+const BASELINE_ARTICLES: usize = 100;
 
 /// A small deterministic generator (xorshift64*), so every run is the same.
 struct Rng(u64);
@@ -878,6 +878,39 @@ fn report(setup: &Setup) {
             big_g.as_secs_f64() / small_g.as_secs_f64(),
             big_x.as_secs_f64() / small_x.as_secs_f64(),
             big.as_secs_f64() / small.as_secs_f64()
+        );
+    }
+
+    // The same ratio measured paired: each article through the smallest
+    // and the largest matcher one right after the other, the order
+    // alternating, so that a slow spell of the shared machine weighs on
+    // both alike (the table's rows are minutes apart).
+    if let (Some((small_n, small)), Some((big_n, big))) = (matchers.first(), matchers.last()) {
+        let mut times: [Vec<(Duration, usize)>; 2] = [Vec::new(), Vec::new()];
+        for pass in 0..3 {
+            for (i, doc) in docs.iter().enumerate() {
+                let order = if (pass + i) % 2 == 0 { [0, 1] } else { [1, 0] };
+                for k in order {
+                    let matcher = [small, big][k];
+                    let start = Instant::now();
+                    let analysed = Analyzed::new(black_box(&doc.article()));
+                    let m = matcher.find_in(&analysed);
+                    for e in 0..m.explanation_count() {
+                        black_box(m.explanation(e));
+                    }
+                    times[k].push((start.elapsed(), bytes[i]));
+                }
+            }
+        }
+        let (small_50, small_99) = per_5kb(&times[0]);
+        let (big_50, big_99) = per_5kb(&times[1]);
+        println!(
+            "paired, normalisation + match + explain per 5 KB: {small_n} rules p50 {} p99 {}; {big_n} rules p50 {} p99 {}; p50 ratio {:.2}",
+            micros(small_50),
+            micros(small_99),
+            micros(big_50),
+            micros(big_99),
+            big_50.as_secs_f64() / small_50.as_secs_f64()
         );
     }
 
