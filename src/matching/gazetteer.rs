@@ -497,17 +497,22 @@ pub(crate) mod tests {
         );
     }
 
+    /// The entry with ISO code `code`.
+    fn entry(code: &str) -> &'static Country {
+        get()
+            .countries
+            .iter()
+            .find(|c| c.code == code)
+            .expect("country")
+    }
+
+    /// The names a `country:` rule matches for `code`.
+    fn names(code: &str) -> Vec<&'static str> {
+        entry(code).match_names().collect()
+    }
+
     #[test]
     fn curated_names_are_in_and_out() {
-        let g = get();
-        let names = |code: &str| -> Vec<&str> {
-            let c = g
-                .countries
-                .iter()
-                .find(|c| c.code == code)
-                .expect("country");
-            c.match_names().collect()
-        };
         assert!(names("GB").contains(&"UK"));
         assert!(!names("GB").contains(&"GB"), "bare codes are not names");
         assert!(names("US").contains(&"US"));
@@ -526,14 +531,6 @@ pub(crate) mod tests {
 
     #[test]
     fn inflected_forms_are_generated() {
-        let g = get();
-        let entry = |code: &str| {
-            g.countries
-                .iter()
-                .find(|c| c.code == code)
-                .expect("country")
-        };
-        let names = |code: &str| -> Vec<&str> { entry(code).match_names().collect() };
         let has = |code: &str, forms: &[&str]| {
             let names = names(code);
             for form in forms {
@@ -577,13 +574,6 @@ pub(crate) mod tests {
     #[test]
     fn inflected_forms_that_would_mislead_are_not_generated() {
         let g = get();
-        let entry = |code: &str| {
-            g.countries
-                .iter()
-                .find(|c| c.code == code)
-                .expect("country")
-        };
-        let names = |code: &str| -> Vec<&str> { entry(code).match_names().collect() };
         let lacks = |code: &str, forms: &[&str], why: &str| {
             let names = names(code);
             for form in forms {
