@@ -8,10 +8,7 @@ use tokio::{
     process::Command,
 };
 
-use crate::{
-    end_to_end::rss,
-    support::{app::TestDb, feed_server::FeedServer},
-};
+use crate::support::{app::TestDb, feed_server::FeedServer, news::rss};
 
 const BIN: &str = env!("CARGO_BIN_EXE_wirewatch");
 

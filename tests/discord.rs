@@ -15,7 +15,6 @@ use wirewatch::{config::Settings, store::Store};
 use tokio_util::sync::CancellationToken;
 use wirewatch::http::serve;
 
-use crate::end_to_end::rss;
 use crate::stories::{WIRE, poll as poll_named, serve_one_story_three_times, three_outlets};
 use crate::support::{
     app::{Running, TestDb, spawn_app, test_settings},
@@ -24,29 +23,14 @@ use crate::support::{
         OTHER_CHANNEL, Posted, TOKEN,
     },
     feed_server::FeedServer,
+    news::{
+        NEW_STORY, OLD_STORY, RULE, new_story_arrives, new_story_polled, poll, rss, seeded,
+        within_a_minute,
+    },
 };
 
 const ANALYST: u64 = 1_500_000_000_000_000_001;
 const READER: u64 = 1_500_000_000_000_000_002;
-
-const OLD_STORY: (&str, &str, &str) = (
-    "old-1",
-    "Markets open higher",
-    "Shares rose in early trading.",
-);
-const NEW_STORY: (&str, &str, &str) = (
-    "new-1",
-    "Ministers meet in New York",
-    "The UN Security Council met on Friday to discuss the ceasefire.",
-);
-const RULE: &str = "keyword:UN Security Council";
-
-/// Every test body runs under this limit.
-async fn within_a_minute<T>(body: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), body)
-        .await
-        .expect("test took longer than a minute")
-}
 
 fn settings(db: &TestDb, discord: &FakeDiscord, feeds: &FeedServer) -> Settings {
     test_settings(
@@ -57,17 +41,6 @@ fn settings(db: &TestDb, discord: &FakeDiscord, feeds: &FeedServer) -> Settings 
             feeds.url("/world.xml")
         ),
     )
-}
-
-/// The feed with the old story, polled once (recorded, no alerts).
-async fn seeded(feeds: &FeedServer, app: &wirewatch::app::App) {
-    feeds.set("/world.xml", rss(&[OLD_STORY]), "application/rss+xml");
-    poll(app).await;
-}
-
-async fn poll(app: &wirewatch::app::App) {
-    let feed = &app.store().active_feeds().await.unwrap()[0];
-    app.pipeline().poll(feed, Utc::now()).await.unwrap();
 }
 
 /// Gives channel `channel` the rule `spec`, as `/watch` would.
@@ -97,18 +70,6 @@ fn alerts_about(posted: &[Posted], headline: &str) -> usize {
                 .any(|e| e["title"].as_str().is_some_and(|t| t.contains(headline)))
         })
         .count()
-}
-
-/// The news changes and the app is told to poll.
-async fn new_story_arrives(feeds: &FeedServer, app: &Running) {
-    // The scheduler's first poll (a 304) is over before the feed changes.
-    feeds.body_ends("/world.xml", 2).await;
-    feeds.set(
-        "/world.xml",
-        rss(&[NEW_STORY, OLD_STORY]),
-        "application/rss+xml",
-    );
-    app.poll_feed().await;
 }
 
 #[tokio::test]
@@ -410,12 +371,7 @@ async fn a_429_storm_delays_the_alerts_but_loses_none() {
                 },
             );
         }
-        feeds.set(
-            "/world.xml",
-            rss(&[NEW_STORY, OLD_STORY]),
-            "application/rss+xml",
-        );
-        poll(&t.app).await;
+        new_story_polled(&feeds, &t.app).await;
         let first = t.app.delivery().deliver_due(Utc::now()).await.unwrap();
         assert_eq!(first.sent, 0, "every channel was told to wait");
         let report = t
@@ -455,12 +411,7 @@ async fn missing_access_and_unknown_channels_pause_their_subscriptions() {
             &format!("POST /channels/{OTHER_CHANNEL}/"),
             Fault::UnknownChannel,
         );
-        feeds.set(
-            "/world.xml",
-            rss(&[NEW_STORY, OLD_STORY]),
-            "application/rss+xml",
-        );
-        poll(&t.app).await;
+        new_story_polled(&feeds, &t.app).await;
         let report = t.app.delivery().deliver_due(Utc::now()).await.unwrap();
         assert_eq!(report.sent, 0);
         let subs = t.app.store().subscriptions().await.unwrap();
@@ -711,12 +662,7 @@ async fn server_errors_are_retried_with_backoff_until_sent_once() {
         watch(&t.app, CHANNEL, RULE).await;
         discord.inject("POST /channels/", Fault::ServerError);
         discord.inject("POST /channels/", Fault::ServerError);
-        feeds.set(
-            "/world.xml",
-            rss(&[NEW_STORY, OLD_STORY]),
-            "application/rss+xml",
-        );
-        poll(&t.app).await;
+        new_story_polled(&feeds, &t.app).await;
         let now = Utc::now();
         let delivery = t.app.delivery();
         // Each failure backs off; stepping the clock past it retries.
@@ -899,12 +845,7 @@ async fn a_429_is_retried_no_sooner_than_its_retry_after_and_the_alert_arrives_o
                 global: false,
             },
         );
-        feeds.set(
-            "/world.xml",
-            rss(&[NEW_STORY, OLD_STORY]),
-            "application/rss+xml",
-        );
-        poll(&t.app).await;
+        new_story_polled(&feeds, &t.app).await;
         let report = t
             .app
             .delivery()
@@ -949,12 +890,7 @@ async fn a_global_429_on_one_channel_holds_the_other_channels_until_it_passes() 
                 global: true,
             },
         );
-        feeds.set(
-            "/world.xml",
-            rss(&[NEW_STORY, OLD_STORY]),
-            "application/rss+xml",
-        );
-        poll(&t.app).await;
+        new_story_polled(&feeds, &t.app).await;
         let report = t
             .app
             .delivery()

@@ -7,32 +7,8 @@ use wirewatch::pipeline::PollOutcome;
 use crate::support::{
     app::{TestDb, spawn_app, test_settings},
     feed_server::FeedServer,
+    news::{NEW_STORY, OLD_STORY, rss},
 };
-
-/// An RSS document with the given (guid, title, description) items.
-pub fn rss(items: &[(&str, &str, &str)]) -> String {
-    let mut body = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>Loopback News</title><link>https://news.example/</link><description>test</description>\n",
-    );
-    for (guid, title, description) in items {
-        body.push_str(&format!(
-            "<item><title>{title}</title><link>https://news.example/{guid}</link><guid>{guid}</guid><pubDate>Fri, 27 Nov 2026 09:00:00 GMT</pubDate><description>{description}</description></item>\n"
-        ));
-    }
-    body.push_str("</channel></rss>\n");
-    body
-}
-
-const OLD_STORY: (&str, &str, &str) = (
-    "old-1",
-    "Markets open higher",
-    "Shares rose in early trading.",
-);
-const NEW_STORY: (&str, &str, &str) = (
-    "new-1",
-    "Ministers meet in New York",
-    "The UN Security Council met on Friday to discuss the ceasefire.",
-);
 
 fn config_for(server: &FeedServer) -> String {
     format!(

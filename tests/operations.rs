@@ -19,13 +19,11 @@ use wirewatch::{
     store::Store,
 };
 
-use crate::{
-    end_to_end::rss,
-    support::{
-        app::{TestApp, TestDb, spawn_app, test_settings},
-        feed_server::FeedServer,
-        telegram_api::{FakeTelegram, TOKEN},
-    },
+use crate::support::{
+    app::{TestApp, TestDb, spawn_app, test_settings},
+    feed_server::FeedServer,
+    news::rss,
+    telegram_api::{FakeTelegram, TOKEN},
 };
 
 const BIN: &str = env!("CARGO_BIN_EXE_wirewatch");

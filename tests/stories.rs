@@ -12,12 +12,10 @@ use wirewatch::{
     stories::{Probe, Signature, StoryIndex},
 };
 
-use crate::{
-    end_to_end::rss,
-    support::{
-        app::{TestDb, spawn_app, test_settings},
-        feed_server::FeedServer,
-    },
+use crate::support::{
+    app::{TestDb, spawn_app, test_settings},
+    feed_server::FeedServer,
+    news::rss,
 };
 
 const FIXTURE: &str = include_str!("fixtures/stories/articles.toml");

@@ -6,7 +6,7 @@
 //! them; the receive loop runs for real (`run_until_stopped`) and tests
 //! synchronise on what the fake observed, with time limits, never sleeps.
 
-use std::{future::Future, time::Duration};
+use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::{Value, json};
@@ -15,11 +15,14 @@ use wirewatch::{
     config::Settings,
 };
 
-use crate::end_to_end::rss;
 use crate::stories::{WIRE, poll as poll_named, serve_one_story_three_times, three_outlets};
 use crate::support::{
     app::{Running, TestDb, spawn_app, test_settings},
     feed_server::FeedServer,
+    news::{
+        NEW_STORY, OLD_STORY, RULE, new_story_arrives, new_story_polled, poll, rss, seeded,
+        within_a_minute,
+    },
     telegram_api::{BOT_USERNAME, FakeTelegram, Fault, MAX_TEXT_UNITS, TOKEN, parse_html},
 };
 
@@ -31,25 +34,6 @@ const SUPERGROUP: i64 = -1_000_000_002_001;
 const ADMIN: i64 = 3001;
 const MEMBER: i64 = 3002;
 
-const OLD_STORY: (&str, &str, &str) = (
-    "old-1",
-    "Markets open higher",
-    "Shares rose in early trading.",
-);
-const NEW_STORY: (&str, &str, &str) = (
-    "new-1",
-    "Ministers meet in New York",
-    "The UN Security Council met on Friday to discuss the ceasefire.",
-);
-const RULE: &str = "keyword:UN Security Council";
-
-/// Every test body runs under this limit.
-async fn within_a_minute<T>(body: impl Future<Output = T>) -> T {
-    tokio::time::timeout(Duration::from_secs(60), body)
-        .await
-        .expect("test took longer than a minute")
-}
-
 fn settings(db: &TestDb, tg: &FakeTelegram, feeds: &FeedServer, telegram_extra: &str) -> Settings {
     test_settings(
         db,
@@ -59,13 +43,6 @@ fn settings(db: &TestDb, tg: &FakeTelegram, feeds: &FeedServer, telegram_extra: 
             feeds.url("/world.xml")
         ),
     )
-}
-
-/// The feed with the old story, polled once (recorded, no alerts).
-async fn seeded(feeds: &FeedServer, app: &wirewatch::app::App) {
-    feeds.set("/world.xml", rss(&[OLD_STORY]), "application/rss+xml");
-    let feed = &app.store().active_feeds().await.unwrap()[0];
-    app.pipeline().poll(feed, Utc::now()).await.unwrap();
 }
 
 /// Gives the chat `chat` the rule `spec`, as `/watch` would.
@@ -80,11 +57,6 @@ async fn watch(app: &wirewatch::app::App, chat: i64, spec: &str) {
         .await
         .unwrap();
     app.pipeline().reload_rules().await.unwrap();
-}
-
-async fn poll(app: &wirewatch::app::App) {
-    let feed = &app.store().active_feeds().await.unwrap()[0];
-    app.pipeline().poll(feed, Utc::now()).await.unwrap();
 }
 
 /// Runs `call` until the adapter's pacing lets it through: a rate limit
@@ -133,14 +105,7 @@ async fn a_user_watches_a_keyword_and_gets_exactly_one_alert_with_the_link_and_t
         let sent = tg.wait_for_sent(USER, 2).await;
         assert!(sent[1].text.starts_with("Watching #"), "{}", sent[1].text);
 
-        // The scheduler's first poll (a 304) is over before the feed changes.
-        feeds.body_ends("/world.xml", 2).await;
-        feeds.set(
-            "/world.xml",
-            rss(&[NEW_STORY, OLD_STORY]),
-            "application/rss+xml",
-        );
-        app.poll_feed().await;
+        new_story_arrives(&feeds, &app).await;
         let sent = tg.wait_for_sent(USER, 3).await;
         let alert = &sent[2];
         assert!(
@@ -407,12 +372,7 @@ async fn a_429_storm_delays_the_alerts_but_loses_none() {
         for _ in 0..5 {
             tg.inject("sendMessage", Fault::RetryAfter(1));
         }
-        feeds.set(
-            "/world.xml",
-            rss(&[NEW_STORY, OLD_STORY]),
-            "application/rss+xml",
-        );
-        poll(&t.app).await;
+        new_story_polled(&feeds, &t.app).await;
         let first = t.app.delivery().deliver_due(Utc::now()).await.unwrap();
         assert_eq!(first.sent, 0, "every chat was told to wait");
         let report = t
@@ -452,12 +412,7 @@ async fn a_blocked_chat_is_paused_and_an_upgraded_group_keeps_its_rules() {
         watch(&t.app, GROUP, RULE).await;
         tg.block(USER);
         tg.upgrade_group(GROUP, SUPERGROUP, false);
-        feeds.set(
-            "/world.xml",
-            rss(&[NEW_STORY, OLD_STORY]),
-            "application/rss+xml",
-        );
-        poll(&t.app).await;
+        new_story_polled(&feeds, &t.app).await;
         t.app
             .delivery()
             .drain(Duration::from_secs(5))
@@ -553,12 +508,7 @@ async fn server_errors_and_dropped_connections_are_retried_until_sent_once() {
         watch(&t.app, USER, RULE).await;
         tg.inject("sendMessage", Fault::Drop);
         tg.inject("sendMessage", Fault::ServerError);
-        feeds.set(
-            "/world.xml",
-            rss(&[NEW_STORY, OLD_STORY]),
-            "application/rss+xml",
-        );
-        poll(&t.app).await;
+        new_story_polled(&feeds, &t.app).await;
         let now = Utc::now();
         let delivery = t.app.delivery();
         // Each failure backs off; stepping the clock past it retries.
@@ -601,13 +551,7 @@ async fn killing_the_app_mid_delivery_neither_loses_nor_repeats_an_alert() {
         // The third chat's send never gets an answer.
         tg.hang_chat(THIRD_USER, true);
         let app = Running::start(t.app);
-        feeds.body_ends("/world.xml", 2).await;
-        feeds.set(
-            "/world.xml",
-            rss(&[NEW_STORY, OLD_STORY]),
-            "application/rss+xml",
-        );
-        app.poll_feed().await;
+        new_story_arrives(&feeds, &app).await;
         tg.wait_until("a send to the third chat in flight", |t| {
             t.calls("sendMessage")
                 .iter()

@@ -3,4 +3,5 @@
 pub mod app;
 pub mod discord_api;
 pub mod feed_server;
+pub mod news;
 pub mod telegram_api;
