@@ -90,6 +90,11 @@ const CONTEXT_BEFORE: usize = 60;
 /// A matched term as it reads in the text: whitespace runs (line breaks
 /// inside a phrase) become one space.
 pub(crate) fn term_text(original: &str) -> String {
+    // Mostly one word, or words with one space between them.
+    let odd = |b: u8| b.wrapping_sub(b'\t') < 5 || matches!(b, 0xC2 | 0xE1..=0xE3);
+    if !original.bytes().any(odd) && !original.contains("  ") {
+        return original.to_owned();
+    }
     let mut out = String::with_capacity(original.len());
     for word in original.split_whitespace() {
         if !out.is_empty() {
@@ -104,23 +109,28 @@ pub(crate) fn term_text(original: &str) -> String {
 /// (byte ranges in `text`, `first` among them) that falls inside it.
 pub(crate) fn snippet(text: &str, first: Range<usize>, highlights: &[Range<usize>]) -> Snippet {
     let (start, end) = window(text, first);
-    let inside: Vec<&Range<usize>> = highlights
-        .iter()
-        .filter(|h| start <= h.start && h.end <= end && h.start < h.end)
-        .collect();
-    ascii_snippet(text, start, end, &inside)
-        .unwrap_or_else(|| collapsed_snippet(text, start, end, &inside))
+    let inside = || {
+        highlights
+            .iter()
+            .filter(move |h| start <= h.start && h.end <= end && h.start < h.end)
+    };
+    ascii_snippet(text, start, end, inside())
+        .unwrap_or_else(|| collapsed_snippet(text, start, end, inside()))
 }
+
+/// Bytes looked at together where whitespace is looked for: a test over a
+/// whole chunk is one the compiler vectorises.
+const CHUNK: usize = 16;
 
 /// The snippet of window `start..end` of `text`, highlighting `inside`,
 /// when the window's only whitespace is ASCII (most text): whitespace at
 /// either end dropped, each run between words made one space, the text
 /// between runs copied whole. `None` when there is other whitespace.
-fn ascii_snippet(
+fn ascii_snippet<'h>(
     text: &str,
     start: usize,
     end: usize,
-    inside: &[&Range<usize>],
+    inside: impl Iterator<Item = &'h Range<usize>>,
 ) -> Option<Snippet> {
     let window = &text[start..end];
     let trimmed = window.trim_start();
@@ -135,39 +145,41 @@ fn ascii_snippet(
     // Runs other than one space: (first byte, end, where their space is).
     let mut runs: Vec<(usize, usize, usize)> = Vec::new();
     let mut copied = from;
-    // Most windows have one space between words and no other whitespace:
-    // a check the compiler vectorises, then one copy.
-    let mut i = if single_spaced(&text[from..to]) {
-        to
-    } else {
-        from
-    };
+    let mut i = from;
     while i < to {
-        // Most bytes: neither whitespace nor the lead byte of any.
-        if (b'!'..0xC2).contains(&bytes[i]) {
-            i += 1;
+        // Most chunks hold nothing but single spaces between words.
+        let stop = (i + CHUNK).min(to);
+        if stop < to && plain_chunk(&bytes[i..=stop]) {
+            i = stop;
             continue;
         }
-        match bytes[i] {
-            b' ' if !bytes[i + 1].is_ascii_whitespace() && bytes[i + 1] != 0x0B => i += 1,
-            b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r' => {
-                let mut j = i + 1;
-                while j < to && (bytes[j].is_ascii_whitespace() || bytes[j] == 0x0B) {
-                    j += 1;
+        while i < stop {
+            // Most bytes: neither whitespace nor the lead byte of any.
+            if (b'!'..0xC2).contains(&bytes[i]) {
+                i += 1;
+                continue;
+            }
+            match bytes[i] {
+                b' ' if !matches!(bytes[i + 1], b'\t'..=b'\r' | b' ') => i += 1,
+                b' ' | b'\t'..=b'\r' => {
+                    let mut j = i + 1;
+                    while j < to && matches!(bytes[j], b'\t'..=b'\r' | b' ') {
+                        j += 1;
+                    }
+                    out.push_str(&text[copied..i]);
+                    runs.push((i, j, out.len()));
+                    out.push(' ');
+                    copied = j;
+                    i = j;
                 }
-                out.push_str(&text[copied..i]);
-                runs.push((i, j, out.len()));
-                out.push(' ');
-                copied = j;
-                i = j;
+                // The lead bytes of every other `char::is_whitespace`.
+                0xC2 | 0xE1 | 0xE2 | 0xE3
+                    if text[i..].chars().next().is_some_and(char::is_whitespace) =>
+                {
+                    return None;
+                }
+                _ => i += 1,
             }
-            // The lead bytes of every other `char::is_whitespace`.
-            0xC2 | 0xE1 | 0xE2 | 0xE3
-                if text[i..].chars().next().is_some_and(char::is_whitespace) =>
-            {
-                return None;
-            }
-            _ => i += 1,
         }
     }
     out.push_str(&text[copied..to]);
@@ -191,48 +203,57 @@ fn ascii_snippet(
         }
     };
     Some(Snippet {
-        highlights: inside.iter().map(|h| at(h.start)..at(h.end)).collect(),
+        highlights: inside.map(|h| at(h.start)..at(h.end)).collect(),
         text: out,
     })
 }
 
-/// Whether `text` has no whitespace but single spaces: checked in passes
-/// the compiler vectorises, and then only the characters that start like
-/// other `char::is_whitespace` (as quotes and dashes do) are decoded.
-fn single_spaced(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let control = bytes
-        .iter()
-        .fold(false, |acc, &b| acc | matches!(b, b'\t'..=b'\r'));
-    let doubled = bytes
-        .iter()
-        .zip(bytes.iter().skip(1))
-        .fold(false, |acc, (&a, &b)| acc | (a == b' ' && b == b' '));
-    let wide = bytes
-        .iter()
-        .fold(false, |acc, &b| acc | matches!(b, 0xC2 | 0xE1..=0xE3));
-    if control || doubled {
+/// Whether the first [`CHUNK`] bytes of `chunk` (which has one more, to see
+/// what follows a space) hold no whitespace but single spaces, and no lead
+/// byte of non-ASCII whitespace.
+fn plain_chunk(chunk: &[u8]) -> bool {
+    let Ok(c) = <&[u8; CHUNK + 1]>::try_from(chunk) else {
         return false;
-    }
-    !wide
-        || !bytes.iter().enumerate().any(|(i, b)| {
-            matches!(b, 0xC2 | 0xE1..=0xE3)
-                && text[i..].chars().next().is_some_and(char::is_whitespace)
-        })
+    };
+    // `\t` to `\r`, and the lead bytes 0xC2 and 0xE1 to 0xE3.
+    let control = |b: u8| b.wrapping_sub(b'\t') < 5;
+    let odd = c[..CHUNK].iter().fold(false, |acc, &b| {
+        acc | control(b) | (b == 0xC2) | (b.wrapping_sub(0xE1) < 3)
+    });
+    // Two spaces in a row: a byte's high bit marks a space, in the chunk
+    // and in the chunk one byte on, sixteen bytes at a time.
+    let spaces = |bytes: &[u8]| {
+        let Ok(bytes) = <[u8; CHUNK]>::try_from(bytes) else {
+            return 0;
+        };
+        let (low, high) = (
+            u128::from_ne_bytes([0x7F; CHUNK]),
+            u128::from_ne_bytes([0x80; CHUNK]),
+        );
+        let t = u128::from_ne_bytes(bytes) ^ u128::from_ne_bytes([b' '; CHUNK]);
+        // A byte of `t` is zero where there is a space; no carry crosses bytes.
+        !(((t & low) + low) | t) & high
+    };
+    let doubled = spaces(&c[..CHUNK]) & spaces(&c[1..]) != 0;
+    !(odd | doubled | (c[CHUNK - 1] == b' ' && control(c[CHUNK])))
 }
 
 /// The snippet of window `start..end` of `text` with its whitespace
 /// collapsed, highlighting `inside`.
-fn collapsed_snippet(text: &str, start: usize, end: usize, inside: &[&Range<usize>]) -> Snippet {
+fn collapsed_snippet<'h>(
+    text: &str,
+    start: usize,
+    end: usize,
+    inside: impl Iterator<Item = &'h Range<usize>>,
+) -> Snippet {
     // Original offsets whose place in the snippet is needed, sorted, with
     // (highlight, is its end) for each.
     let mut wanted: Vec<(usize, usize, bool)> = inside
-        .iter()
         .enumerate()
         .flat_map(|(k, h)| [(h.start, k, false), (h.end, k, true)])
         .collect();
     wanted.sort_unstable();
-    let mut mapped = vec![0..0; inside.len()];
+    let mut mapped = vec![0..0; wanted.len() / 2];
     let mut next = 0;
     let mut out = String::with_capacity(end - start + 8);
     if start > 0 {
@@ -338,6 +359,15 @@ fn window(text: &str, first: Range<usize>) -> (usize, usize) {
 fn chars_back(text: &str, at: usize, n: usize) -> usize {
     let bytes = text.as_bytes();
     let (mut i, mut k) = (at, 0);
+    // A chunk at a time while the n-th character is before it.
+    while i >= CHUNK {
+        let starts = char_starts(&bytes[i - CHUNK..i]);
+        if k + starts >= n {
+            break;
+        }
+        k += starts;
+        i -= CHUNK;
+    }
     while i > 0 && k < n {
         i -= 1;
         if bytes[i] & 0xC0 != 0x80 {
@@ -350,16 +380,31 @@ fn chars_back(text: &str, at: usize, n: usize) -> usize {
 /// The offset after `n` characters from `from` in `text` (its end if there
 /// are fewer), and how many characters that is; counted as [`chars_back`].
 fn chars_ahead(text: &str, from: usize, n: usize) -> (usize, usize) {
-    let mut taken = 0;
-    for (i, &b) in text.as_bytes()[from..].iter().enumerate() {
+    let bytes = text.as_bytes();
+    let (mut i, mut taken) = (from, 0);
+    // A chunk at a time while the character after the n-th is past it.
+    while let Some(chunk) = bytes.get(i..i + CHUNK) {
+        let starts = char_starts(chunk);
+        if taken + starts > n {
+            break;
+        }
+        taken += starts;
+        i += CHUNK;
+    }
+    for (k, &b) in bytes[i..].iter().enumerate() {
         if b & 0xC0 != 0x80 {
             if taken == n {
-                return (from + i, taken);
+                return (i + k, taken);
             }
             taken += 1;
         }
     }
     (text.len(), taken)
+}
+
+/// Number of characters that start in `bytes`.
+fn char_starts(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
 /// Length in bytes of the run of whitespace (`whitespace`) or of anything
@@ -505,15 +550,15 @@ mod tests {
                     text.len() - 2..text.len(),
                 ];
                 let (start, end) = window(text, first.clone());
-                let inside: Vec<&Range<usize>> = all
-                    .iter()
-                    .filter(|h| start <= h.start && h.end <= end && h.start < h.end)
-                    .collect();
-                let general = collapsed_snippet(text, start, end, &inside);
+                let inside = || {
+                    all.iter()
+                        .filter(|h| start <= h.start && h.end <= end && h.start < h.end)
+                };
+                let general = collapsed_snippet(text, start, end, inside());
                 assert_eq!(snippet(text, first, &all), general, "{text:?}");
                 if !text.contains(['\u{A0}', '\u{2009}']) {
                     assert_eq!(
-                        ascii_snippet(text, start, end, &inside),
+                        ascii_snippet(text, start, end, inside()),
                         Some(general),
                         "{text:?}"
                     );
@@ -551,7 +596,8 @@ mod tests {
 
     #[test]
     fn characters_are_counted_as_decoding_counts_them() {
-        let text = "Путин — 東京 e\u{301} ok, Россия";
+        let text = "Путин — 東京 e\u{301} ok, Россия ".repeat(3);
+        let text = text.as_str();
         for at in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
             for n in [0, 1, 3, 7, 100] {
                 let back = text[..at]
@@ -573,31 +619,40 @@ mod tests {
     }
 
     #[test]
-    fn single_spaced_looks_past_quotes_and_dashes_only() {
-        for plain in [
-            "He said \u{201c}no\u{201d} \u{2014} twice",
-            "Путин заявил",
-            "a b",
-            "",
+    fn whitespace_is_found_wherever_it_falls_in_a_chunk() {
+        // Each kind of whitespace at every offset of a chunk, in a window
+        // that otherwise has single spaces only.
+        for gap in [
+            "  ", "\n", "\t", " \r\n ", "\u{0B}", "\u{A0}", "\u{2009}", "\u{3000}",
         ] {
-            assert!(single_spaced(plain), "{plain:?}");
+            for offset in 0..=2 * CHUNK {
+                let text = format!("{}Russia{gap}Paris and more words here", "a".repeat(offset));
+                let (start, end) = (0, text.len());
+                let all = [range_of(&text, "Paris")];
+                let general = collapsed_snippet(&text, start, end, all.iter());
+                let fast = ascii_snippet(&text, start, end, all.iter());
+                if gap.is_ascii() {
+                    assert_eq!(fast, Some(general), "{text:?}");
+                } else {
+                    assert_eq!(fast, None, "{text:?}");
+                }
+            }
         }
-        for other in [
-            "a  b",
-            "a\tb",
-            "a\nb",
-            "a\u{a0}b",
-            "a\u{2003}b",
-            "a\u{202f}b",
-            "a\u{3000}b",
-            "\u{201c}a\u{201d}\u{2009}b",
-        ] {
-            assert!(!single_spaced(other), "{other:?}");
-        }
+        // Quotes and dashes start like non-ASCII whitespace and are not.
+        let text = "He said \u{201c}no\u{201d} \u{2014} twice, Путин заявил, ".repeat(4);
+        let highlights = [range_of(&text, "said")];
+        let s = ascii_snippet(&text, 0, text.len(), highlights.iter());
+        assert_eq!(s.map(|s| s.text), Some(text.trim_end().to_owned()));
     }
 
     #[test]
     fn term_text_collapses_whitespace() {
         assert_eq!(term_text("UN\n Security\tCouncil"), "UN Security Council");
+        assert_eq!(
+            term_text("UN  Security\u{A0}Council"),
+            "UN Security Council"
+        );
+        assert_eq!(term_text("UN Security Council"), "UN Security Council");
+        assert_eq!(term_text("«Россия»"), "«Россия»");
     }
 }
