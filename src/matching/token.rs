@@ -47,6 +47,29 @@ const ELISIONS: &[&str] = &[
     "dall", "nell", "sull", "all", "quell", "un",
 ];
 
+/// [`ASCII_WORD`] class of an upper-case letter.
+const UPPER: u8 = 1;
+/// [`ASCII_WORD`] class of a lower-case letter.
+const LOWER: u8 = 2;
+/// [`ASCII_WORD`] class of a digit.
+const DIGIT: u8 = 4;
+
+/// Byte → its class if it is an ASCII letter or digit, else 0.
+static ASCII_WORD: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = match b as u8 {
+            b'A'..=b'Z' => UPPER,
+            b'a'..=b'z' => LOWER,
+            b'0'..=b'9' => DIGIT,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+};
+
 /// How a word was spelled in the original text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Shape {
@@ -346,14 +369,25 @@ impl Tokens {
         let mut at = 0;
         while at < bytes.len() {
             let b = bytes[at];
-            if b.is_ascii_alphanumeric() {
+            if ASCII_WORD[usize::from(b)] != 0 {
                 // Most news text is ASCII: whole runs of it at once, no
-                // folding tables.
-                let mut end = at + 1;
-                while end < bytes.len() && bytes[end].is_ascii_alphanumeric() {
+                // folding tables, spelling read in the same pass.
+                let (mut end, mut classes, mut letters) = (at, 0, 0u32);
+                while let Some(&k) = bytes.get(end).map(|&b| &ASCII_WORD[usize::from(b)]) {
+                    if k == 0 {
+                        break;
+                    }
+                    classes |= k;
+                    letters += u32::from(k & (UPPER | LOWER) != 0);
                     end += 1;
                 }
-                self.push_ascii_run(&mut cut, &text[at..end], at);
+                let shape = Shape {
+                    first_upper: ASCII_WORD[usize::from(b)] & UPPER != 0,
+                    has_upper: classes & UPPER != 0,
+                    has_lower: classes & LOWER != 0,
+                    letters: u16::try_from(letters).unwrap_or(u16::MAX),
+                };
+                self.push_ascii_run(&mut cut, &text[at..end], at, shape);
                 at = end;
                 continue;
             }
@@ -408,22 +442,15 @@ impl Tokens {
         self.finish(&mut cut.cur);
     }
 
-    /// Adds a run of ASCII letters and digits starting at byte `at`.
-    fn push_ascii_run(&mut self, cut: &mut Cut, run: &str, at: usize) {
+    /// Adds a run of ASCII letters and digits starting at byte `at`,
+    /// spelled `shape`.
+    fn push_ascii_run(&mut self, cut: &mut Cut, run: &str, at: usize, shape: Shape) {
         if cut.cur.is_some() && cut.cur_cjk {
             self.finish(&mut cut.cur);
         }
         let start = self.norm.len();
         self.norm.push_str(run);
         self.norm[start..].make_ascii_lowercase();
-        let mut shape = Shape::default();
-        for b in run.bytes() {
-            shape.has_upper |= b.is_ascii_uppercase();
-            shape.has_lower |= b.is_ascii_lowercase();
-            shape.letters = shape
-                .letters
-                .saturating_add(u16::from(b.is_ascii_alphabetic()));
-        }
         let end = at + run.len();
         match cut.cur.as_mut() {
             Some(t) => {
@@ -433,7 +460,6 @@ impl Tokens {
                 t.shape.letters = t.shape.letters.saturating_add(shape.letters);
             }
             None => {
-                shape.first_upper = run.as_bytes()[0].is_ascii_uppercase();
                 cut.cur_cjk = false;
                 cut.cur = Some(Token {
                     norm: Span::new(start, start),
@@ -592,10 +618,15 @@ impl Tokens {
     fn keep(&mut self, text: &str, first: usize, kept: &mut usize, mut t: Token) {
         (t.gap_hard, t.hyphen_before, t.sentence_start) = if *kept > first {
             let between = gap(text, &self.tokens[*kept - 1], &t);
-            let hard = gap_is_hard(between);
-            let sentence =
-                hard && between.contains(['.', '!', '?', ':', ';', '\n', '…', '。', '！', '？']);
-            (hard, is_hyphen(between), sentence)
+            // Most words: one space after the last.
+            if between == " " {
+                (false, false, false)
+            } else {
+                let hard = gap_is_hard(between);
+                let sentence = hard
+                    && between.contains(['.', '!', '?', ':', ';', '\n', '…', '。', '！', '？']);
+                (hard, is_hyphen(between), sentence)
+            }
         } else {
             (true, false, true)
         };
@@ -878,8 +909,8 @@ fn is_apostrophe(gap: &str) -> bool {
 
 /// One hyphen or dash and nothing else, as in `UN-backed`.
 fn is_hyphen(gap: &str) -> bool {
-    if gap == "-" {
-        return true;
+    if gap.is_ascii() {
+        return gap == "-";
     }
     let mut chars = meant_chars(gap);
     match (chars.next(), chars.next()) {
