@@ -18,6 +18,12 @@ use wirewatch::{
     store::Store,
 };
 
+/// Matching an article allocates its explanations' small buffers and frees
+/// them together; with glibc's allocator that was 15% of matching time at
+/// 100,000 rules, and mimalloc matches 20% faster (`benches/matching.rs`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// wirewatch: news feeds in, matched alerts out.
 #[derive(Debug, Parser)]
 #[command(version, about)]
