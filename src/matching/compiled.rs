@@ -53,7 +53,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::hint::black_box;
 use std::ops::Range;
 
-use super::explain::{self, Explanation, Field, Hit, TermPosition};
+use super::explain::{self, Explanation, Field, Hit, OddWhitespace, TermPosition};
 use super::gazetteer::{self, CountryId};
 use super::names;
 use super::query::{Expr, Fields};
@@ -1176,6 +1176,7 @@ impl Matcher {
             sets: Vec::new(),
             found: Vec::new(),
             explanations: Vec::new(),
+            odd_whitespace: Default::default(),
         };
         if self.rule_count == 0 {
             return matches;
@@ -1933,6 +1934,9 @@ pub struct Matches<'m, 'd> {
     /// Word spans (start, end) as [`outermost_spans`] gives them.
     found: Vec<WordSpan>,
     explanations: Vec<OnceCell<Explanation>>,
+    /// Per field, its whitespace runs, found once for every snippet in it
+    /// (explanations are built one at a time: never borrowed twice).
+    odd_whitespace: [RefCell<OddWhitespace>; 3],
 }
 
 impl Matches<'_, '_> {
@@ -1964,6 +1968,7 @@ impl Matches<'_, '_> {
                 self.doc,
                 &self.found[range.start as usize..range.end as usize],
                 *anchor,
+                &self.odd_whitespace,
             )
         })
     }
@@ -2091,7 +2096,12 @@ fn outermost_spans(
 /// The explanation of one match: `spans` are the words it matched, as
 /// [`outermost_spans`] gives them; `anchor`, the words the snippet should
 /// show (a NEAR's), if any.
-fn explain_hit(doc: &Analyzed, spans: &[WordSpan], anchor: Option<WordSpan>) -> Explanation {
+fn explain_hit(
+    doc: &Analyzed,
+    spans: &[WordSpan],
+    anchor: Option<WordSpan>,
+    odd_whitespace: &[RefCell<OddWhitespace>; 3],
+) -> Explanation {
     let tokens = &doc.tokens;
     let field_of = |f: Field| match f {
         Field::Title => TITLE,
@@ -2137,21 +2147,30 @@ fn explain_hit(doc: &Analyzed, spans: &[WordSpan], anchor: Option<WordSpan>) -> 
         None if positions.iter().any(|p| p.field == Field::Body) => BODY,
         None => TITLE,
     };
-    let in_field: Vec<Range<usize>> = positions
+    let in_field = positions
         .iter()
         .filter(|p| field_of(p.field) == snippet_field)
-        .map(|p| p.range.clone())
-        .collect();
+        .map(|p| p.range.clone());
     let first = match anchor {
         Some((start, end)) => Some(
             tokens.tokens[start as usize].orig.start as usize
                 ..tokens.tokens[end as usize - 1].orig.end as usize,
         ),
-        None => in_field.first().cloned(),
+        None => in_field.clone().next(),
     };
     let snippet = match first {
-        Some(first) => explain::snippet(doc.field_text(snippet_field), first, &in_field),
-        None => explain::snippet(doc.article.title, 0..0, &[]),
+        Some(first) => explain::snippet(
+            doc.field_text(snippet_field),
+            first,
+            in_field,
+            &mut odd_whitespace[usize::from(snippet_field)].borrow_mut(),
+        ),
+        None => explain::snippet(
+            doc.article.title,
+            0..0,
+            std::iter::empty(),
+            &mut odd_whitespace[usize::from(TITLE)].borrow_mut(),
+        ),
     };
     Explanation {
         terms,

@@ -105,214 +105,163 @@ pub(crate) fn term_text(original: &str) -> String {
     out
 }
 
-/// The snippet of `text` around `first`, highlighting each of `highlights`
-/// (byte ranges in `text`, `first` among them) that falls inside it.
-pub(crate) fn snippet(text: &str, first: Range<usize>, highlights: &[Range<usize>]) -> Snippet {
-    let (start, end) = window(text, first);
-    let inside = || {
-        highlights
-            .iter()
-            .filter(move |h| start <= h.start && h.end <= end && h.start < h.end)
-    };
-    ascii_snippet(text, start, end, inside())
-        .unwrap_or_else(|| collapsed_snippet(text, start, end, inside()))
+/// Where the whitespace of a text is other than one ASCII space between
+/// words: every run of two or more whitespace characters and every other
+/// whitespace character, as byte ranges in order. A snippet makes each of
+/// them one space. Found once per text for all of its snippets, and only
+/// as far into the text as a snippet has needed.
+#[derive(Debug, Default)]
+pub(crate) struct OddWhitespace {
+    runs: Vec<Range<usize>>,
+    /// Bytes before this have been looked at.
+    scanned: usize,
 }
 
-/// Bytes looked at together where whitespace is looked for: a test over a
-/// whole chunk is one the compiler vectorises.
+impl OddWhitespace {
+    /// The runs that start before byte `end` of `text` (always the same
+    /// text), looking at the text that far first.
+    pub fn upto(&mut self, text: &str, end: usize) -> &[Range<usize>] {
+        let bytes = text.as_bytes();
+        let mut at = self.scanned;
+        // Where the next run may start: the end of the last one.
+        let mut resume = at;
+        while at < end {
+            // Eight bytes at a time: most words of eight bytes hold nothing
+            // that could start a run but single spaces.
+            let Some(word) = bytes.get(at..at + 8) else {
+                for p in at..bytes.len() {
+                    if p >= resume {
+                        resume = push_run(text, p, &mut self.runs);
+                    }
+                }
+                at = bytes.len().max(resume);
+                break;
+            };
+            let next = bytes.get(at + 8).copied().unwrap_or(0);
+            let mut starts = run_starts(word, next);
+            while starts != 0 {
+                let p = at + (starts.trailing_zeros() / 8) as usize;
+                starts &= starts - 1;
+                if p >= resume {
+                    resume = push_run(text, p, &mut self.runs);
+                }
+            }
+            at = (at + 8).max(resume);
+        }
+        self.scanned = at;
+        &self.runs[..self.runs.partition_point(|r| r.start < end)]
+    }
+}
+
+/// A byte's high bit set for each byte of `word` (eight bytes, followed by
+/// `next`) where a run of [`OddWhitespace`] may start: a byte below `!`
+/// or a lead byte of non-ASCII whitespace, but not a space followed by
+/// neither. Exact per byte (no carry crosses bytes).
+fn run_starts(word: &[u8], next: u8) -> u64 {
+    const LOW: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let Ok(word) = <[u8; 8]>::try_from(word) else {
+        return HIGH;
+    };
+    let x = u64::from_le_bytes(word);
+    let every = |b: u8| u64::from(b) * LOW;
+    let zero = |z: u64| !(((z & !HIGH) + !HIGH) | z) & HIGH;
+    // Below `!`; 0xC2; 0xE0 to 0xE3 (0xE0 leads no whitespace, and is let
+    // through for a cheaper test).
+    let candidate = |x: u64| {
+        (!((x | HIGH) - every(b'!')) & !x & HIGH)
+            | zero(x ^ every(0xC2))
+            | zero((x & every(0xFC)) ^ every(0xE0))
+    };
+    let following = (x >> 8) | (u64::from(next) << 56);
+    let lonely_space = zero(x ^ every(b' ')) & !candidate(following);
+    candidate(x) & !lonely_space
+}
+
+/// Records the run of whitespace at byte `at` of `text`, if there is one
+/// and it is not one space; returns where it ends (`at` for none).
+fn push_run(text: &str, at: usize, runs: &mut Vec<Range<usize>>) -> usize {
+    let mut end = at;
+    while let Some(len) = whitespace_at(text, end) {
+        end += len;
+    }
+    if end > at && !(end == at + 1 && text.as_bytes()[at] == b' ') {
+        runs.push(at..end);
+    }
+    end
+}
+
+/// The length of the whitespace character at byte `at` of `text`, if one
+/// starts there.
+fn whitespace_at(text: &str, at: usize) -> Option<usize> {
+    match text.as_bytes().get(at)? {
+        b' ' | b'\t'..=b'\r' => Some(1),
+        // The lead bytes of every other `char::is_whitespace`.
+        0xC2 | 0xE1..=0xE3 => text[at..]
+            .chars()
+            .next()
+            .filter(|c| c.is_whitespace())
+            .map(char::len_utf8),
+        _ => None,
+    }
+}
+
+/// Bytes whose characters are counted together: a count the compiler
+/// vectorises.
 const CHUNK: usize = 16;
 
-/// The snippet of window `start..end` of `text`, highlighting `inside`,
-/// when the window's only whitespace is ASCII (most text): whitespace at
-/// either end dropped, each run between words made one space, the text
-/// between runs copied whole. `None` when there is other whitespace.
-fn ascii_snippet<'h>(
+/// The snippet of `text` around `first`, highlighting each of `highlights`
+/// (byte ranges in `text`, `first` among them) that falls inside it. `odd`
+/// is the [`OddWhitespace`] of `text`: whitespace at either end of the
+/// window is dropped, each of its runs becomes one space, and the text
+/// between them is copied whole.
+pub(crate) fn snippet(
     text: &str,
-    start: usize,
-    end: usize,
-    inside: impl Iterator<Item = &'h Range<usize>>,
-) -> Option<Snippet> {
+    first: Range<usize>,
+    highlights: impl Iterator<Item = Range<usize>>,
+    odd: &mut OddWhitespace,
+) -> Snippet {
+    let (start, end) = window(text, first);
     let window = &text[start..end];
-    let trimmed = window.trim_start();
-    let from = start + (window.len() - trimmed.len());
-    let to = from + trimmed.trim_end().len();
-    let bytes = text.as_bytes();
+    let from = start + (window.len() - window.trim_start().len());
+    let to = from + text[from..end].trim_end().len();
+    // No run straddles `from` or `to`: both are next to non-whitespace.
+    let odd = odd.upto(text, to);
+    let runs = &odd[odd.partition_point(|r| r.start < from)..];
     let mut out = String::with_capacity(to - from + 6);
     if start > 0 {
         out.push('…');
     }
     let base = out.len();
-    // Runs other than one space: (first byte, end, where their space is).
-    let mut runs: Vec<(usize, usize, usize)> = Vec::new();
     let mut copied = from;
-    let mut i = from;
-    while i < to {
-        // Most chunks hold nothing but single spaces between words.
-        let stop = (i + CHUNK).min(to);
-        if stop < to && plain_chunk(&bytes[i..=stop]) {
-            i = stop;
-            continue;
-        }
-        while i < stop {
-            // Most bytes: neither whitespace nor the lead byte of any.
-            if (b'!'..0xC2).contains(&bytes[i]) {
-                i += 1;
-                continue;
-            }
-            match bytes[i] {
-                b' ' if !matches!(bytes[i + 1], b'\t'..=b'\r' | b' ') => i += 1,
-                b' ' | b'\t'..=b'\r' => {
-                    let mut j = i + 1;
-                    while j < to && matches!(bytes[j], b'\t'..=b'\r' | b' ') {
-                        j += 1;
-                    }
-                    out.push_str(&text[copied..i]);
-                    runs.push((i, j, out.len()));
-                    out.push(' ');
-                    copied = j;
-                    i = j;
-                }
-                // The lead bytes of every other `char::is_whitespace`.
-                0xC2 | 0xE1 | 0xE2 | 0xE3
-                    if text[i..].chars().next().is_some_and(char::is_whitespace) =>
-                {
-                    return None;
-                }
-                _ => i += 1,
-            }
-        }
+    for run in runs {
+        out.push_str(&text[copied..run.start]);
+        out.push(' ');
+        copied = run.end;
     }
     out.push_str(&text[copied..to]);
     if end < text.len() {
         out.push('…');
     }
-    // An offset inside a run goes where its space is; any other moves with
-    // the text copied after the last run before it.
+    // An offset inside a run goes where its space is; any other moves left
+    // by what the runs before it lost.
     let at = |offset: usize| {
         let offset = offset.clamp(from, to);
-        match runs.partition_point(|&(run, _, _)| run <= offset) {
-            0 => base + offset - from,
-            k => {
-                let (_, run_end, space) = runs[k - 1];
-                if offset < run_end {
-                    space
-                } else {
-                    space + 1 + offset - run_end
-                }
+        let mut lost = 0;
+        for run in runs.iter().take_while(|r| r.start <= offset) {
+            if offset < run.end {
+                return base + run.start - from - lost;
             }
+            lost += run.len() - 1;
         }
+        base + offset - from - lost
     };
-    Some(Snippet {
-        highlights: inside.map(|h| at(h.start)..at(h.end)).collect(),
-        text: out,
-    })
-}
-
-/// Whether the first [`CHUNK`] bytes of `chunk` (which has one more, to see
-/// what follows a space) hold no whitespace but single spaces, and no lead
-/// byte of non-ASCII whitespace.
-fn plain_chunk(chunk: &[u8]) -> bool {
-    let Ok(c) = <&[u8; CHUNK + 1]>::try_from(chunk) else {
-        return false;
-    };
-    // `\t` to `\r`, and the lead bytes 0xC2 and 0xE1 to 0xE3.
-    let control = |b: u8| b.wrapping_sub(b'\t') < 5;
-    let odd = c[..CHUNK].iter().fold(false, |acc, &b| {
-        acc | control(b) | (b == 0xC2) | (b.wrapping_sub(0xE1) < 3)
-    });
-    // Two spaces in a row: a byte's high bit marks a space, in the chunk
-    // and in the chunk one byte on, sixteen bytes at a time.
-    let spaces = |bytes: &[u8]| {
-        let Ok(bytes) = <[u8; CHUNK]>::try_from(bytes) else {
-            return 0;
-        };
-        let (low, high) = (
-            u128::from_ne_bytes([0x7F; CHUNK]),
-            u128::from_ne_bytes([0x80; CHUNK]),
-        );
-        let t = u128::from_ne_bytes(bytes) ^ u128::from_ne_bytes([b' '; CHUNK]);
-        // A byte of `t` is zero where there is a space; no carry crosses bytes.
-        !(((t & low) + low) | t) & high
-    };
-    let doubled = spaces(&c[..CHUNK]) & spaces(&c[1..]) != 0;
-    !(odd | doubled | (c[CHUNK - 1] == b' ' && control(c[CHUNK])))
-}
-
-/// The snippet of window `start..end` of `text` with its whitespace
-/// collapsed, highlighting `inside`.
-fn collapsed_snippet<'h>(
-    text: &str,
-    start: usize,
-    end: usize,
-    inside: impl Iterator<Item = &'h Range<usize>>,
-) -> Snippet {
-    // Original offsets whose place in the snippet is needed, sorted, with
-    // (highlight, is its end) for each.
-    let mut wanted: Vec<(usize, usize, bool)> = inside
-        .enumerate()
-        .flat_map(|(k, h)| [(h.start, k, false), (h.end, k, true)])
-        .collect();
-    wanted.sort_unstable();
-    let mut mapped = vec![0..0; wanted.len() / 2];
-    let mut next = 0;
-    let mut out = String::with_capacity(end - start + 8);
-    if start > 0 {
-        out.push('…');
-    }
-    // Whitespace runs become one space; none at the very start. Text goes
-    // over a word at a time; a wanted offset inside a word lands at the same
-    // distance from the word's start in the snippet, and one inside a
-    // whitespace run where the run's space goes.
-    let mut pending_space = false;
-    let mut has_content = false;
-    let mut place = |upto: usize, at: &dyn Fn(usize) -> usize, next: &mut usize| {
-        while let Some(&(offset, k, is_end)) = wanted.get(*next) {
-            if offset >= upto {
-                break;
-            }
-            if is_end {
-                mapped[k].end = at(offset);
-            } else {
-                mapped[k].start = at(offset);
-            }
-            *next += 1;
-        }
-    };
-    let slice = &text[start..end];
-    let mut pos = 0;
-    while pos < slice.len() {
-        let rest = &slice[pos..];
-        let blank = run_len(rest, true);
-        if blank > 0 {
-            let here = out.len();
-            place(start + pos + blank, &|_| here, &mut next);
-            pending_space = has_content;
-            pos += blank;
-            continue;
-        }
-        let word = run_len(rest, false);
-        if pending_space {
-            out.push(' ');
-            pending_space = false;
-        }
-        let (base, from) = (out.len(), start + pos);
-        place(
-            start + pos + word,
-            &|offset| base + offset - from,
-            &mut next,
-        );
-        out.push_str(&rest[..word]);
-        has_content = true;
-        pos += word;
-    }
-    let here = out.len();
-    place(usize::MAX, &|_| here, &mut next);
-    if end < text.len() {
-        out.push('…');
-    }
     Snippet {
+        highlights: highlights
+            .filter(|h| start <= h.start && h.end <= end && h.start < h.end)
+            .map(|h| at(h.start)..at(h.end))
+            .collect(),
         text: out,
-        highlights: mapped,
     }
 }
 
@@ -407,29 +356,6 @@ fn char_starts(bytes: &[u8]) -> usize {
     bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count()
 }
 
-/// Length in bytes of the run of whitespace (`whitespace`) or of anything
-/// else at the start of `s`, as `char::is_whitespace` tells them apart;
-/// ASCII, most of any text, is told apart without decoding.
-fn run_len(s: &str, whitespace: bool) -> usize {
-    let bytes = s.as_bytes();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        let (is_space, len) = if b.is_ascii() {
-            (matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' '), 1)
-        } else {
-            match s[i..].chars().next() {
-                Some(c) => (c.is_whitespace(), c.len_utf8()),
-                None => break,
-            }
-        };
-        if is_space != whitespace {
-            return i;
-        }
-        i += len;
-    }
-    bytes.len()
-}
-
 fn ends_with_space(s: &str) -> bool {
     s.chars().next_back().is_some_and(char::is_whitespace)
 }
@@ -437,6 +363,117 @@ fn ends_with_space(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The snippet of window `start..end` of `text` with its whitespace
+    /// collapsed, highlighting `inside`.
+    fn collapsed_snippet<'h>(
+        text: &str,
+        start: usize,
+        end: usize,
+        inside: impl Iterator<Item = &'h Range<usize>>,
+    ) -> Snippet {
+        // Original offsets whose place in the snippet is needed, sorted, with
+        // (highlight, is its end) for each.
+        let mut wanted: Vec<(usize, usize, bool)> = inside
+            .enumerate()
+            .flat_map(|(k, h)| [(h.start, k, false), (h.end, k, true)])
+            .collect();
+        wanted.sort_unstable();
+        let mut mapped = vec![0..0; wanted.len() / 2];
+        let mut next = 0;
+        let mut out = String::with_capacity(end - start + 8);
+        if start > 0 {
+            out.push('…');
+        }
+        // Whitespace runs become one space; none at the very start. Text goes
+        // over a word at a time; a wanted offset inside a word lands at the same
+        // distance from the word's start in the snippet, and one inside a
+        // whitespace run where the run's space goes.
+        let mut pending_space = false;
+        let mut has_content = false;
+        let mut place = |upto: usize, at: &dyn Fn(usize) -> usize, next: &mut usize| {
+            while let Some(&(offset, k, is_end)) = wanted.get(*next) {
+                if offset >= upto {
+                    break;
+                }
+                if is_end {
+                    mapped[k].end = at(offset);
+                } else {
+                    mapped[k].start = at(offset);
+                }
+                *next += 1;
+            }
+        };
+        let slice = &text[start..end];
+        let mut pos = 0;
+        while pos < slice.len() {
+            let rest = &slice[pos..];
+            let blank = run_len(rest, true);
+            if blank > 0 {
+                let here = out.len();
+                place(start + pos + blank, &|_| here, &mut next);
+                pending_space = has_content;
+                pos += blank;
+                continue;
+            }
+            let word = run_len(rest, false);
+            if pending_space {
+                out.push(' ');
+                pending_space = false;
+            }
+            let (base, from) = (out.len(), start + pos);
+            place(
+                start + pos + word,
+                &|offset| base + offset - from,
+                &mut next,
+            );
+            out.push_str(&rest[..word]);
+            has_content = true;
+            pos += word;
+        }
+        let here = out.len();
+        place(usize::MAX, &|_| here, &mut next);
+        if end < text.len() {
+            out.push('…');
+        }
+        Snippet {
+            text: out,
+            highlights: mapped,
+        }
+    }
+
+    /// Length in bytes of the run of whitespace (`whitespace`) or of anything
+    /// else at the start of `s`, as `char::is_whitespace` tells them apart;
+    /// ASCII, most of any text, is told apart without decoding.
+    fn run_len(s: &str, whitespace: bool) -> usize {
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            let (is_space, len) = if b.is_ascii() {
+                (matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' '), 1)
+            } else {
+                match s[i..].chars().next() {
+                    Some(c) => (c.is_whitespace(), c.len_utf8()),
+                    None => break,
+                }
+            };
+            if is_space != whitespace {
+                return i;
+            }
+            i += len;
+        }
+        bytes.len()
+    }
+
+    /// [`snippet`] of a text no snippet was made of before.
+    fn snip(text: &str, first: Range<usize>, highlights: &[Range<usize>]) -> Snippet {
+        snippet(
+            text,
+            first,
+            highlights.iter().cloned(),
+            &mut OddWhitespace::default(),
+        )
+    }
 
     fn range_of(text: &str, word: &str) -> Range<usize> {
         let at = text.find(word).expect("word in text");
@@ -451,7 +488,7 @@ mod tests {
     fn short_text_is_whole_and_uncut() {
         let text = "The UN Security Council met on Friday.";
         let first = range_of(text, "UN Security Council");
-        let s = snippet(text, first.clone(), &[first]);
+        let s = snip(text, first.clone(), &[first]);
         assert_eq!(s.text, text);
         assert_eq!(highlighted(&s), ["UN Security Council"]);
     }
@@ -462,7 +499,7 @@ mod tests {
         let after = " more".repeat(100);
         let text = format!("{before}Cleverly spoke{after}");
         let first = range_of(&text, "Cleverly");
-        let s = snippet(&text, first.clone(), &[first]);
+        let s = snip(&text, first.clone(), &[first]);
         assert!(s.text.starts_with("…word "), "{}", s.text);
         assert!(s.text.ends_with("more…"), "{}", s.text);
         let chars = s.text.chars().count();
@@ -476,7 +513,7 @@ mod tests {
     fn whitespace_is_collapsed_and_highlights_follow() {
         let text = "Members of the UN\n\nSecurity   Council said";
         let first = range_of(text, "UN\n\nSecurity   Council");
-        let s = snippet(text, first.clone(), &[first]);
+        let s = snip(text, first.clone(), &[first]);
         assert_eq!(s.text, "Members of the UN Security Council said");
         assert_eq!(highlighted(&s), ["UN Security Council"]);
     }
@@ -485,7 +522,7 @@ mod tests {
     fn match_near_the_end_takes_context_from_before() {
         let text = format!("{}Russia", "lorem ipsum ".repeat(40));
         let first = range_of(&text, "Russia");
-        let s = snippet(&text, first.clone(), &[first]);
+        let s = snip(&text, first.clone(), &[first]);
         assert!(s.text.starts_with('…'));
         assert!(s.text.ends_with("Russia"));
         assert!(s.text.chars().count() > 150);
@@ -496,7 +533,7 @@ mod tests {
         let text = format!("Russia and Russia{}Russia", " filler".repeat(80));
         let second = 11..17;
         let last = text.len() - 6..text.len();
-        let s = snippet(&text, 0..6, &[0..6, second, last]);
+        let s = snip(&text, 0..6, &[0..6, second, last]);
         assert_eq!(highlighted(&s), ["Russia", "Russia"]);
     }
 
@@ -504,12 +541,12 @@ mod tests {
     fn multibyte_text_is_cut_on_character_boundaries() {
         let text = format!("{}Зеленська{}", "слово ".repeat(60), " ще".repeat(90));
         let first = range_of(&text, "Зеленська");
-        let s = snippet(&text, first.clone(), &[first]);
+        let s = snip(&text, first.clone(), &[first]);
         assert_eq!(highlighted(&s), ["Зеленська"]);
     }
 
     #[test]
-    fn ascii_whitespace_is_collapsed_as_the_general_way_does() {
+    fn whitespace_is_collapsed_as_a_word_by_word_copy_does() {
         let texts = [
             "A plain sentence about Russia and the UN Security Council.".to_owned(),
             format!(
@@ -536,6 +573,7 @@ mod tests {
             format!("Paris \u{2009} Russia{}", " z".repeat(70)),
         ];
         for text in &texts {
+            assert_eq!(odd_whitespace(text), decoded_runs(text), "{text:?}");
             for word in ["Russia", "Зеленська", "Cleverly", "Paris", "quoted", "met"] {
                 let Some(at) = text.find(word) else {
                     continue;
@@ -555,14 +593,7 @@ mod tests {
                         .filter(|h| start <= h.start && h.end <= end && h.start < h.end)
                 };
                 let general = collapsed_snippet(text, start, end, inside());
-                assert_eq!(snippet(text, first, &all), general, "{text:?}");
-                if !text.contains(['\u{A0}', '\u{2009}']) {
-                    assert_eq!(
-                        ascii_snippet(text, start, end, inside()),
-                        Some(general),
-                        "{text:?}"
-                    );
-                }
+                assert_eq!(snip(text, first, &all), general, "{text:?}");
             }
         }
     }
@@ -618,31 +649,72 @@ mod tests {
         }
     }
 
+    fn odd_whitespace(text: &str) -> Vec<Range<usize>> {
+        OddWhitespace::default().upto(text, text.len()).to_vec()
+    }
+
+    /// [`odd_whitespace`] the slow way: every character decoded.
+    fn decoded_runs(text: &str) -> Vec<Range<usize>> {
+        let mut runs: Vec<Range<usize>> = Vec::new();
+        let mut current: Option<Range<usize>> = None;
+        for (i, c) in text.char_indices().chain([(text.len(), 'x')]) {
+            match (&mut current, c.is_whitespace()) {
+                (Some(run), true) => run.end = i + c.len_utf8(),
+                (None, true) => current = Some(i..i + c.len_utf8()),
+                (Some(_), false) => {
+                    let run = current.take().unwrap_or_default();
+                    if &text[run.clone()] != " " {
+                        runs.push(run);
+                    }
+                }
+                (None, false) => {}
+            }
+        }
+        runs
+    }
+
     #[test]
     fn whitespace_is_found_wherever_it_falls_in_a_chunk() {
-        // Each kind of whitespace at every offset of a chunk, in a window
+        // Each kind of whitespace at every offset of a chunk, in a text
         // that otherwise has single spaces only.
         for gap in [
-            "  ", "\n", "\t", " \r\n ", "\u{0B}", "\u{A0}", "\u{2009}", "\u{3000}",
+            "  ",
+            "\n",
+            "\t",
+            " \r\n ",
+            "\u{0B}",
+            "\u{A0}",
+            " \u{A0}",
+            "\u{2009} ",
+            " \u{3000}",
+            " \u{201c}",
+            "\u{0}\u{1F} ",
+            " ",
         ] {
             for offset in 0..=2 * CHUNK {
                 let text = format!("{}Russia{gap}Paris and more words here", "a".repeat(offset));
-                let (start, end) = (0, text.len());
-                let all = [range_of(&text, "Paris")];
+                let first = range_of(&text, "Paris");
+                let (start, end) = window(&text, first.clone());
+                let all = [first.clone()];
                 let general = collapsed_snippet(&text, start, end, all.iter());
-                let fast = ascii_snippet(&text, start, end, all.iter());
-                if gap.is_ascii() {
-                    assert_eq!(fast, Some(general), "{text:?}");
-                } else {
-                    assert_eq!(fast, None, "{text:?}");
+                assert_eq!(snip(&text, first, &all), general, "{text:?}");
+                assert_eq!(odd_whitespace(&text), decoded_runs(&text), "{text:?}");
+                // Found a few bytes further each time, as snippets ask.
+                let mut odd = OddWhitespace::default();
+                for end in (0..text.len()).step_by(3) {
+                    let found = odd.upto(&text, end).to_vec();
+                    let want: Vec<_> = decoded_runs(&text)
+                        .into_iter()
+                        .filter(|r| r.start < end)
+                        .collect();
+                    assert_eq!(found, want, "{text:?} to {end}");
                 }
             }
         }
         // Quotes and dashes start like non-ASCII whitespace and are not.
         let text = "He said \u{201c}no\u{201d} \u{2014} twice, Путин заявил, ".repeat(4);
-        let highlights = [range_of(&text, "said")];
-        let s = ascii_snippet(&text, 0, text.len(), highlights.iter());
-        assert_eq!(s.map(|s| s.text), Some(text.trim_end().to_owned()));
+        assert!(odd_whitespace(&text).is_empty());
+        assert_eq!(odd_whitespace("a\u{A0}b  c\n"), [1..3, 4..6, 7..8]);
     }
 
     #[test]
