@@ -373,7 +373,8 @@ impl Tokens {
                 // Most news text is ASCII: whole runs of it at once, no
                 // folding tables, spelling read in the same pass.
                 let (mut end, mut classes, mut letters) = (at, 0, 0u32);
-                while let Some(&k) = bytes.get(end).map(|&b| &ASCII_WORD[usize::from(b)]) {
+                while let Some(&c) = bytes.get(end) {
+                    let k = ASCII_WORD[usize::from(c)];
                     if k == 0 {
                         break;
                     }
