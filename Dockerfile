@@ -20,8 +20,9 @@ ARG DEBIAN=bookworm
 
 FROM rust:${RUST_VERSION}-slim-${DEBIAN} AS build
 WORKDIR /src
-# Only what the build reads (see .dockerignore). The C compiler that ring
-# and the bundled SQLite need is part of the rust image; TLS is rustls.
+# Only what the build reads (see .dockerignore). The C compiler that ring,
+# the bundled SQLite and mimalloc need is part of the rust image; TLS is
+# rustls.
 COPY Cargo.toml Cargo.lock ./
 COPY src src
 COPY migrations migrations
