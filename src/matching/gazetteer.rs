@@ -1141,30 +1141,19 @@ pub(crate) mod tests {
                     }
                 }
                 (_, 'а') => return None,
-                ('и', 'й') => match case {
-                    Genitive => "я",
-                    Dative => "ю",
-                    Accusative => return Some(word.to_string()),
-                    Instrumental => "ем",
-                    Prepositional => "и",
-                },
-                (_, 'й') => match case {
-                    Genitive => "я",
-                    Dative => "ю",
-                    Accusative => return Some(word.to_string()),
-                    Instrumental => "ем",
-                    Prepositional => "е",
-                },
                 (_, 'ь') if gender_of(word) == Gender::Feminine => match case {
                     Genitive | Dative | Prepositional => "и",
                     Accusative => return Some(word.to_string()),
                     Instrumental => "ью",
                 },
-                (_, 'ь') => match case {
+                // Masculine soft stems: `-й` and `-ь` decline alike, but
+                // `-ий` takes `-ии` in the prepositional.
+                (b, 'й' | 'ь') => match case {
                     Genitive => "я",
                     Dative => "ю",
                     Accusative => return Some(word.to_string()),
                     Instrumental => "ем",
+                    Prepositional if (b, last) == ('и', 'й') => "и",
                     Prepositional => "е",
                 },
                 (_, l) if is_vowel(l) || "жшщчц".contains(l) || !l.is_alphabetic() => {
