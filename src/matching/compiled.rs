@@ -294,11 +294,17 @@ struct Node {
     one_spelling: Spelling,
     /// The others.
     more: Vec<u32>,
-    /// Some phrase continues after this node.
-    has_children: bool,
+    /// A bit per word some phrase continues with after this node
+    /// ([`Node::child_bit`]): most words that follow one have none set,
+    /// and the edges are not looked up for them.
+    children: u32,
 }
 
 impl Node {
+    fn child_bit(word: u32) -> u32 {
+        1 << (word.wrapping_mul(0x9e37_79b9) >> 27)
+    }
+
     fn patterns(&self) -> impl Iterator<Item = u32> + '_ {
         (self.one != NONE)
             .then_some(self.one)
@@ -420,7 +426,7 @@ impl Dictionary {
                     None => {
                         let n = self.new_node();
                         self.edges.insert((node, id), n);
-                        self.nodes[node as usize].has_children = true;
+                        self.nodes[node as usize].children |= Node::child_bit(id);
                         n
                     }
                 }
@@ -1473,7 +1479,7 @@ impl Matcher {
             id => {
                 let node = self.dict.words[id as usize].first;
                 match self.dict.nodes.get(node as usize) {
-                    Some(n) if n.one != NONE || n.has_children => node,
+                    Some(n) if n.one != NONE || n.children != 0 => node,
                     _ => NONE,
                 }
             }
@@ -1531,11 +1537,13 @@ impl Matcher {
             }
         }
         let next = last.end as usize;
-        if !n.has_children || next >= cx.tokens.len() || cx.tokens.tokens[next].field != field {
+        if n.children == 0 || next >= cx.tokens.len() || cx.tokens.tokens[next].field != field {
             return;
         }
         for unit in cx.units_at(next) {
-            if let Some(&child) = self.dict.edges.get(&(node, unit.id)) {
+            if n.children & Node::child_bit(unit.id) != 0
+                && let Some(&child) = self.dict.edges.get(&(node, unit.id))
+            {
                 path.push(unit);
                 self.walk(cx, child, path, out);
                 path.pop();

@@ -92,7 +92,8 @@ const CONTEXT_BEFORE: usize = 60;
 pub(crate) fn term_text(original: &str) -> String {
     // Mostly one word, or words with one space between them.
     let odd = |b: u8| b.wrapping_sub(b'\t') < 5 || matches!(b, 0xC2 | 0xE1..=0xE3);
-    if !original.bytes().any(odd) && !original.contains("  ") {
+    let bytes = original.as_bytes();
+    if !bytes.iter().any(|&b| odd(b)) && !bytes.windows(2).any(|w| w[0] == b' ' && w[1] == b' ') {
         return original.to_owned();
     }
     let mut out = String::with_capacity(original.len());
