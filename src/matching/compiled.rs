@@ -205,14 +205,14 @@ struct Dictionary {
     /// Bit per [`PrefixHash`] of a prefix ([`PREFIX_GATE_BITS`] of them):
     /// a word's own prefixes are looked up only when their bit is set.
     prefix_gate: Vec<u64>,
-    /// Bit per [`PrefixHash`] of the first [`PREFIX_START`] bytes (at most
+    /// Bit per [`start_hash`] of the first [`PREFIX_START`] bytes (at most
     /// the shortest prefix's length) of a prefix: most words start like no
-    /// prefix, and are done with after hashing that many bytes.
+    /// prefix, and are done with after one load.
     start_gate: Vec<u64>,
 }
 
 /// How many first bytes of a word [`Dictionary::start_gate`] looks at.
-const PREFIX_START: usize = 3;
+const PREFIX_START: usize = 4;
 
 /// Bits of [`Dictionary::prefix_gate`]: 8 KB, which stays in cache.
 const PREFIX_GATE_BITS: usize = 1 << 16;
@@ -388,7 +388,7 @@ impl Dictionary {
     fn gate_prefix(&mut self, id: u32) {
         let n = self.start_len();
         let prefix = self.word(id).trim_end_matches('*').as_bytes();
-        let hashes = (PrefixHash::of(&prefix[..n]), PrefixHash::of(prefix));
+        let hashes = (start_hash(&prefix[..n]), PrefixHash::of(prefix));
         for (gate, hash) in [
             (&mut self.start_gate, hashes.0),
             (&mut self.prefix_gate, hashes.1),
@@ -473,13 +473,14 @@ impl Dictionary {
         let Some(&(mut next)) = lens.next() else {
             return;
         };
+        // No longer than any prefix (`next`), so no longer than the word.
         let start = self.start_len();
+        if !PrefixHash::gate_has(&self.start_gate, start_hash(&bytes[..start])) {
+            return;
+        }
         let mut hash = PrefixHash::default();
         for (k, &b) in bytes.iter().enumerate() {
             hash.add(b);
-            if k + 1 == start && !PrefixHash::gate_has(&self.start_gate, hash.0) {
-                return;
-            }
             if k + 1 < next {
                 continue;
             }
@@ -513,7 +514,7 @@ impl Dictionary {
 
 /// A hasher for keys that are hashes already ([`word_hash`]).
 #[derive(Default, Clone, Copy)]
-struct HashedKey(u64);
+pub(crate) struct HashedKey(u64);
 
 impl Hasher for HashedKey {
     fn write(&mut self, bytes: &[u8]) {
@@ -530,6 +531,16 @@ impl Hasher for HashedKey {
     fn finish(&self) -> u64 {
         self.0
     }
+}
+
+/// The hash of a word's first [`PREFIX_START`] (or fewer) bytes, for
+/// [`Dictionary::start_gate`]: mostly one load and one multiplication.
+fn start_hash(start: &[u8]) -> u64 {
+    let key = match <[u8; PREFIX_START]>::try_from(start) {
+        Ok(bytes) => u64::from(u32::from_le_bytes(bytes)),
+        Err(_) => start.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b)),
+    };
+    (key ^ (start.len() as u64) << 56).wrapping_mul(FX_SEED)
 }
 
 /// The hash of a word's first bytes, grown one byte at a time, so that
@@ -1494,11 +1505,16 @@ impl Matcher {
         for (start, &first) in firsts.iter().enumerate() {
             // Most words are no phrase's first word, and start no wildcard
             // or hyphenated whole: skip them quickly.
-            if first == NONE && !extra.starts_at(start) {
+            let others = cx.extra_at(start);
+            if first == NONE && others.is_empty() {
                 continue;
             }
-            for unit in cx.units_at(start) {
-                let node = self.dict.words[unit.id as usize].first;
+            // The word's own first node is known already.
+            let own = cx.own(start).filter(|_| first != NONE);
+            let others = others
+                .iter()
+                .map(|&u| (u, self.dict.words[u.id as usize].first));
+            for (unit, node) in own.map(|u| (u, first)).into_iter().chain(others) {
                 if node == NONE {
                     continue;
                 }
@@ -1666,19 +1682,29 @@ struct ScanCx<'t> {
 impl ScanCx<'_> {
     /// Every unit starting at word `i`.
     fn units_at(&self, i: usize) -> impl Iterator<Item = Unit> + '_ {
+        self.own(i)
+            .into_iter()
+            .chain(self.extra_at(i).iter().copied())
+    }
+
+    /// Word `i` as a unit, if it is in the dictionary.
+    fn own(&self, i: usize) -> Option<Unit> {
         let t = &self.tokens.tokens[i];
-        let own = (self.ids[i] != NONE).then(|| Unit {
+        (self.ids[i] != NONE).then(|| Unit {
             id: self.ids[i],
             start: to_u32(i),
             end: to_u32(i + 1),
             shape: t.shape,
             gap_hard: t.gap_hard,
-        });
-        let extra: &[Unit] = match (self.extra.from.get(i), self.extra.from.get(i + 1)) {
+        })
+    }
+
+    /// The other units starting at word `i`.
+    fn extra_at(&self, i: usize) -> &[Unit] {
+        match (self.extra.from.get(i), self.extra.from.get(i + 1)) {
             (Some(&a), Some(&b)) => &self.extra.units[a as usize..b as usize],
             _ => &[],
-        };
-        own.into_iter().chain(extra.iter().copied())
+        }
     }
 }
 
@@ -1687,13 +1713,6 @@ impl ScanCx<'_> {
 struct ExtraUnits {
     units: Vec<Unit>,
     from: Vec<u32>,
-}
-
-impl ExtraUnits {
-    /// Whether some unit starts at word `i`.
-    fn starts_at(&self, i: usize) -> bool {
-        matches!((self.from.get(i), self.from.get(i + 1)), (Some(a), Some(b)) if a != b)
-    }
 }
 
 /// What occurred in one article.

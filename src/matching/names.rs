@@ -14,10 +14,12 @@
 //! - a surname that is also a common capitalised word (`May`, the month):
 //!   alone it only counts right after a title (`Mrs May`, `PM May`).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::LazyLock;
 
-use super::token::Tokens;
+use super::compiled::HashedKey;
+use super::token::{Tokens, word_hash};
 
 /// Titles, offices and honorifics that may stand before a surname,
 /// normalised (lower case, no diacritics), in the languages of the feeds.
@@ -326,9 +328,22 @@ pub(crate) fn is_ambiguous_surname(surname: &str) -> bool {
 
 /// [`TITLE_WORDS`] and [`SENTENCE_WORDS`] as sets: asked for every surname
 /// found alone, by every rule of a person with that surname.
-static TITLES: LazyLock<HashSet<&str>> = LazyLock::new(|| TITLE_WORDS.iter().copied().collect());
-static SENTENCE_STARTS: LazyLock<HashSet<&str>> =
-    LazyLock::new(|| SENTENCE_WORDS.iter().copied().collect());
+static TITLES: LazyLock<WordSet> = LazyLock::new(|| WordSet::of(TITLE_WORDS));
+static SENTENCE_STARTS: LazyLock<WordSet> = LazyLock::new(|| WordSet::of(SENTENCE_WORDS));
+
+/// Words looked up by the [`word_hash`] an article's words come with: no
+/// hashing per lookup. No two of them share a hash (a test checks).
+struct WordSet(HashMap<u64, &'static str, BuildHasherDefault<HashedKey>>);
+
+impl WordSet {
+    fn of(words: &[&'static str]) -> WordSet {
+        WordSet(words.iter().map(|&w| (word_hash(w), w)).collect())
+    }
+
+    fn contains(&self, word: &str, hash: u64) -> bool {
+        self.0.get(&hash).is_some_and(|&w| w == word)
+    }
+}
 
 /// Whether the surname found alone at word `start` of `tokens` stands for
 /// the person whose given names (normalised) are `given`; `strict` when the
@@ -347,7 +362,8 @@ pub(crate) fn surname_stands_for(
         return !strict;
     };
     let word = tokens.word(p);
-    if TITLES.contains(word) || given.iter().any(|g| is_close(g, word)) {
+    let hash = tokens.tokens[p].hash;
+    if TITLES.contains(word, hash) || given.iter().any(|g| is_close(g, word)) {
         return true;
     }
     if strict {
@@ -356,7 +372,7 @@ pub(crate) fn surname_stands_for(
     let before = &tokens.tokens[p];
     !before.shape.first_upper
         || before.possessive
-        || (before.sentence_start && SENTENCE_STARTS.contains(word))
+        || (before.sentence_start && SENTENCE_STARTS.contains(word, hash))
         || before.shape.letters <= 1
         || before.shape.is_all_caps()
         || tokens.in_title_case(start)
@@ -395,6 +411,17 @@ fn may_be_close(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_two_title_or_sentence_words_share_a_hash() {
+        for words in [TITLE_WORDS, SENTENCE_WORDS] {
+            let set = WordSet::of(words);
+            let distinct: std::collections::HashSet<&str> = words.iter().copied().collect();
+            assert_eq!(set.0.len(), distinct.len());
+            assert!(words.iter().all(|w| set.contains(w, word_hash(w))));
+            assert!(!set.contains("zzz", word_hash("zzz")));
+        }
+    }
 
     #[test]
     fn the_cheap_bound_never_refuses_a_close_pair() {
