@@ -1518,6 +1518,20 @@ impl Matcher {
                 if node == NONE {
                     continue;
                 }
+                // Most words are one-word patterns and begin no phrase:
+                // no walk for them.
+                let n = &self.dict.nodes[node as usize];
+                if n.children == 0 && n.more.is_empty() {
+                    if n.one != NONE && n.one_spelling.accepts(&[unit]) {
+                        out.push(Occurrence {
+                            pattern: n.one,
+                            start: unit.start,
+                            end: unit.end,
+                            field: tokens.tokens[start].field,
+                        });
+                    }
+                    continue;
+                }
                 path.clear();
                 path.push(unit);
                 self.walk(&cx, node, path, out);

@@ -174,9 +174,11 @@ fn run_starts(word: &[u8], next: u8) -> u64 {
             | zero(x ^ every(0xC2))
             | zero((x & every(0xFC)) ^ every(0xE0))
     };
-    let following = (x >> 8) | (u64::from(next) << 56);
-    let lonely_space = zero(x ^ every(b' ')) & !candidate(following);
-    candidate(x) & !lonely_space
+    // The same for the bytes that follow each: per byte, so shifted over.
+    let here = candidate(x);
+    let following = (here >> 8) | (candidate(u64::from(next)) & 0x80) << 56;
+    let lonely_space = zero(x ^ every(b' ')) & !following;
+    here & !lonely_space
 }
 
 /// Records the run of whitespace at byte `at` of `text`, if there is one
