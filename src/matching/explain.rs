@@ -127,9 +127,9 @@ impl OddWhitespace {
         // Where the next run may start: the end of the last one.
         let mut resume = at;
         while at < end {
-            // Eight bytes at a time: most words of eight bytes hold nothing
-            // that could start a run but single spaces.
-            let Some(word) = bytes.get(at..at + 8) else {
+            // A block at a time: most blocks hold nothing that could start
+            // a run but single spaces.
+            let Some(block) = bytes.get(at..at + SCAN) else {
                 for p in at..bytes.len() {
                     if p >= resume {
                         resume = push_run(text, p, &mut self.runs);
@@ -138,47 +138,42 @@ impl OddWhitespace {
                 at = bytes.len().max(resume);
                 break;
             };
-            let next = bytes.get(at + 8).copied().unwrap_or(0);
-            let mut starts = run_starts(word, next);
+            let next = bytes.get(at + SCAN).copied().unwrap_or(0);
+            let mut starts = run_starts(block, next);
             while starts != 0 {
-                let p = at + (starts.trailing_zeros() / 8) as usize;
+                let p = at + starts.trailing_zeros() as usize;
                 starts &= starts - 1;
                 if p >= resume {
                     resume = push_run(text, p, &mut self.runs);
                 }
             }
-            at = (at + 8).max(resume);
+            at = (at + SCAN).max(resume);
         }
         self.scanned = at;
         &self.runs[..self.runs.partition_point(|r| r.start < end)]
     }
 }
 
-/// A byte's high bit set for each byte of `word` (eight bytes, followed by
-/// `next`) where a run of [`OddWhitespace`] may start: a byte below `!`
-/// or a lead byte of non-ASCII whitespace, but not a space followed by
-/// neither. Exact per byte (no carry crosses bytes).
-fn run_starts(word: &[u8], next: u8) -> u64 {
-    const LOW: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let Ok(word) = <[u8; 8]>::try_from(word) else {
-        return HIGH;
-    };
-    let x = u64::from_le_bytes(word);
-    let every = |b: u8| u64::from(b) * LOW;
-    let zero = |z: u64| !(((z & !HIGH) + !HIGH) | z) & HIGH;
+/// Bytes [`OddWhitespace`] looks at in one step.
+const SCAN: usize = 32;
+
+/// A bit set for each byte of `block` ([`SCAN`] bytes, followed by `next`)
+/// where a run of [`OddWhitespace`] may start: a byte below `!` or a lead
+/// byte of non-ASCII whitespace, but not a space followed by neither.
+/// Written byte by byte for the compiler to vectorise: comparisons of a
+/// whole block at once.
+fn run_starts(block: &[u8], next: u8) -> u32 {
     // Below `!`; 0xC2; 0xE0 to 0xE3 (0xE0 leads no whitespace, and is let
     // through for a cheaper test).
-    let candidate = |x: u64| {
-        (!((x | HIGH) - every(b'!')) & !x & HIGH)
-            | zero(x ^ every(0xC2))
-            | zero((x & every(0xFC)) ^ every(0xE0))
-    };
-    // The same for the bytes that follow each: per byte, so shifted over.
-    let here = candidate(x);
-    let following = (here >> 8) | (candidate(u64::from(next)) & 0x80) << 56;
-    let lonely_space = zero(x ^ every(b' ')) & !following;
-    here & !lonely_space
+    let candidate = |b: u8| b < b'!' || b == 0xC2 || b & 0xFC == 0xE0;
+    let (mut here, mut spaces) = (0u32, 0u32);
+    for (k, &b) in block.iter().take(SCAN).enumerate() {
+        here |= u32::from(candidate(b)) << k;
+        spaces |= u32::from(b == b' ') << k;
+    }
+    // The same for the byte that follows each.
+    let following = (here >> 1) | u32::from(candidate(next)) << (SCAN - 1);
+    here & !(spaces & !following)
 }
 
 /// Records the run of whitespace at byte `at` of `text`, if there is one
@@ -694,7 +689,7 @@ mod tests {
             "\u{0}\u{1F} ",
             " ",
         ] {
-            for offset in 0..=2 * CHUNK {
+            for offset in 0..=2 * SCAN {
                 let text = format!("{}Russia{gap}Paris and more words here", "a".repeat(offset));
                 let first = range_of(&text, "Paris");
                 let (start, end) = window(&text, first.clone());
