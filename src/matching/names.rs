@@ -362,17 +362,16 @@ pub(crate) fn surname_stands_for(
         return !strict;
     };
     let word = tokens.word(p);
-    let hash = tokens.tokens[p].hash;
-    if TITLES.contains(word, hash) || given.iter().any(|g| is_close(g, word)) {
+    let before = &tokens.tokens[p];
+    if TITLES.contains(word, before.hash) || given.iter().any(|g| is_close(g, word)) {
         return true;
     }
     if strict {
         return false;
     }
-    let before = &tokens.tokens[p];
     !before.shape.first_upper
         || before.possessive
-        || (before.sentence_start && SENTENCE_STARTS.contains(word, hash))
+        || (before.sentence_start && SENTENCE_STARTS.contains(word, before.hash))
         || before.shape.letters <= 1
         || before.shape.is_all_caps()
         || tokens.in_title_case(start)
