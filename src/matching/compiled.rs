@@ -1521,15 +1521,8 @@ impl Matcher {
                 // Most words are one-word patterns and begin no phrase:
                 // no walk for them.
                 let n = &self.dict.nodes[node as usize];
-                if n.children == 0 && n.more.is_empty() {
-                    if n.one != NONE && n.one_spelling.accepts(&[unit]) {
-                        out.push(Occurrence {
-                            pattern: n.one,
-                            start: unit.start,
-                            end: unit.end,
-                            field: tokens.tokens[start].field,
-                        });
-                    }
+                if n.children == 0 {
+                    self.record_ends(n, &[unit], tokens.tokens[start].field, out);
                     continue;
                 }
                 path.clear();
@@ -1548,24 +1541,7 @@ impl Matcher {
         };
         let field = cx.tokens.tokens[first.start as usize].field;
         let n = &self.dict.nodes[node as usize];
-        if n.one != NONE && n.one_spelling.accepts(path) {
-            out.push(Occurrence {
-                pattern: n.one,
-                start: first.start,
-                end: last.end,
-                field,
-            });
-        }
-        for &p in &n.more {
-            if self.spellings[p as usize].accepts(path) {
-                out.push(Occurrence {
-                    pattern: p,
-                    start: first.start,
-                    end: last.end,
-                    field,
-                });
-            }
-        }
+        self.record_ends(n, path, field, out);
         let next = last.end as usize;
         if n.children == 0 || next >= cx.tokens.len() || cx.tokens.tokens[next].field != field {
             return;
@@ -1577,6 +1553,30 @@ impl Matcher {
                 path.push(unit);
                 self.walk(cx, child, path, out);
                 path.pop();
+            }
+        }
+    }
+
+    /// Records each pattern ending at node `n` that `path` (words of
+    /// `field`) spells as the pattern requires.
+    fn record_ends(&self, n: &Node, path: &[Unit], field: u8, out: &mut Vec<Occurrence>) {
+        let (Some(first), Some(last)) = (path.first(), path.last()) else {
+            return;
+        };
+        let mut record = |pattern| {
+            out.push(Occurrence {
+                pattern,
+                start: first.start,
+                end: last.end,
+                field,
+            })
+        };
+        if n.one != NONE && n.one_spelling.accepts(path) {
+            record(n.one);
+        }
+        for &p in &n.more {
+            if self.spellings[p as usize].accepts(path) {
+                record(p);
             }
         }
     }
@@ -2248,7 +2248,7 @@ fn explain_hit(
             &mut odd_whitespace[usize::from(snippet_field)].borrow_mut(),
         ),
         None => explain::snippet(
-            doc.article.title,
+            doc.field_text(TITLE),
             0..0,
             std::iter::empty(),
             &mut odd_whitespace[usize::from(TITLE)].borrow_mut(),
