@@ -152,6 +152,9 @@ pub struct Matcher {
     /// Country → groups posted under it; empty until the first rule that
     /// needs the gazetteer (its names are only interned then).
     country_groups: Vec<Vec<Posting>>,
+    /// A bit per pattern id that is a place ([`Pattern::is_place`]): most
+    /// patterns that occur are none, and are told so without reading them.
+    places: Vec<u64>,
     /// Pattern sets that [`Posting::filter`]s name ([`FILTER_SET`]); kept
     /// until the next full build, as words are.
     filter_sets: Vec<Box<[u32]>>,
@@ -233,6 +236,9 @@ struct WordEntry {
 #[derive(Clone, Copy)]
 struct Slot {
     id: u32,
+    /// In [`Dictionary::ids`], the word's [`WordEntry::first`], kept here
+    /// for the same reason; [`NONE`] in [`Dictionary::prefixes`].
+    first: u32,
     len: u32,
     /// Zero-padded.
     head: [u8; HEAD],
@@ -248,6 +254,7 @@ impl Slot {
         head[..n].copy_from_slice(&word[..n]);
         Slot {
             id,
+            first: NONE,
             len: to_u32(word.len()),
             head,
         }
@@ -321,10 +328,20 @@ impl Dictionary {
 
     /// The id of `word` (whose [`word_hash`] is `hash`), or [`NONE`].
     fn lookup(&self, word: &str, hash: u64) -> u32 {
+        self.lookup_first(word, hash).0
+    }
+
+    /// The id of `word` and its [`WordEntry::first`], or [`NONE`] for both.
+    fn lookup_first(&self, word: &str, hash: u64) -> (u32, u32) {
         match self.ids.get(&hash) {
-            None => NONE,
-            Some(slot) if slot.holds(word.as_bytes(), || self.word(slot.id).as_bytes()) => slot.id,
-            Some(_) => self.collided.get(word).copied().unwrap_or(NONE),
+            None => (NONE, NONE),
+            Some(slot) if slot.holds(word.as_bytes(), || self.word(slot.id).as_bytes()) => {
+                (slot.id, slot.first)
+            }
+            Some(_) => match self.collided.get(word) {
+                Some(&id) => (id, self.words[id as usize].first),
+                None => (NONE, NONE),
+            },
         }
     }
 
@@ -416,6 +433,11 @@ impl Dictionary {
                     NONE => {
                         let n = self.new_node();
                         self.words[id as usize].first = n;
+                        if let Some(slot) = self.ids.get_mut(&word_hash(word))
+                            && slot.id == id
+                        {
+                            slot.first = n;
+                        }
                         n
                     }
                     n => n,
@@ -1211,6 +1233,13 @@ impl Matcher {
             pat.blocker = true;
             pat.gazetteer = true;
         }
+        // Gazetteer patterns are never freed: their ids stay places.
+        self.places = vec![0; self.patterns.len().div_ceil(64)];
+        for (p, pat) in self.patterns.iter().enumerate() {
+            if pat.is_place() {
+                self.places[p / 64] |= 1 << (p % 64);
+            }
+        }
         self.country_groups = vec![Vec::new(); gaz.countries.len()];
     }
 
@@ -1477,24 +1506,25 @@ impl Matcher {
         if self.dict.words.is_empty() {
             return;
         }
-        let ids = &mut scratch.ids;
+        let (ids, firsts) = (&mut scratch.ids, &mut scratch.firsts);
         ids.clear();
-        ids.extend((0..n).map(|i| self.dict.lookup(tokens.word(i), tokens.tokens[i].hash)));
+        firsts.clear();
+        for i in 0..n {
+            let (id, first) = self
+                .dict
+                .lookup_first(tokens.word(i), tokens.tokens[i].hash);
+            ids.push(id);
+            firsts.push(first);
+        }
         // The first trie node of each word, read in a pass of its own: the
         // reads don't wait on each other there, so a big dictionary's cache
         // misses overlap instead of stalling the walk one after the other.
-        let firsts = &mut scratch.firsts;
-        firsts.clear();
-        firsts.extend(ids.iter().map(|&id| match id {
-            NONE => NONE,
-            id => {
-                let node = self.dict.words[id as usize].first;
-                match self.dict.nodes.get(node as usize) {
-                    Some(n) if n.one != NONE || n.children != 0 => node,
-                    _ => NONE,
-                }
+        for first in firsts.iter_mut() {
+            if !matches!(self.dict.nodes.get(*first as usize), Some(n) if n.one != NONE || n.children != 0)
+            {
+                *first = NONE;
             }
-        }));
+        }
         let extra = self.extra_units(tokens);
         let cx = ScanCx {
             tokens,
@@ -1644,7 +1674,12 @@ impl Matcher {
             .iter()
             .copied()
             .enumerate()
-            .filter(|(_, o)| self.patterns[o.pattern as usize].is_place())
+            .filter(|(_, o)| {
+                let p = o.pattern as usize;
+                self.places
+                    .get(p / 64)
+                    .is_some_and(|w| w & (1 << (p % 64)) != 0)
+            })
             .collect();
         let mut out = Vec::new();
         for &(i, o) in &places {
