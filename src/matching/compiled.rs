@@ -208,7 +208,7 @@ struct Dictionary {
     /// Bit per [`PrefixHash`] of a prefix ([`PREFIX_GATE_BITS`] of them):
     /// a word's own prefixes are looked up only when their bit is set.
     prefix_gate: Vec<u64>,
-    /// Bit per [`start_hash`] of the first [`PREFIX_START`] bytes (at most
+    /// Bit per [`PrefixHash`] of the first [`PREFIX_START`] bytes (at most
     /// the shortest prefix's length) of a prefix: most words start like no
     /// prefix, and are done with after one load.
     start_gate: Vec<u64>,
@@ -328,17 +328,20 @@ impl Dictionary {
 
     /// The id of `word` (whose [`word_hash`] is `hash`), or [`NONE`].
     fn lookup(&self, word: &str, hash: u64) -> u32 {
-        self.lookup_first(word, hash).0
+        self.lookup_first(word.as_bytes(), hash).0
     }
 
     /// The id of `word` and its [`WordEntry::first`], or [`NONE`] for both.
-    fn lookup_first(&self, word: &str, hash: u64) -> (u32, u32) {
+    fn lookup_first(&self, word: &[u8], hash: u64) -> (u32, u32) {
         match self.ids.get(&hash) {
             None => (NONE, NONE),
-            Some(slot) if slot.holds(word.as_bytes(), || self.word(slot.id).as_bytes()) => {
+            Some(slot) if slot.holds(word, || self.word(slot.id).as_bytes()) => {
                 (slot.id, slot.first)
             }
-            Some(_) => match self.collided.get(word) {
+            Some(_) => match std::str::from_utf8(word)
+                .ok()
+                .and_then(|w| self.collided.get(w))
+            {
                 Some(&id) => (id, self.words[id as usize].first),
                 None => (NONE, NONE),
             },
@@ -405,7 +408,7 @@ impl Dictionary {
     fn gate_prefix(&mut self, id: u32) {
         let n = self.start_len();
         let prefix = self.word(id).trim_end_matches('*').as_bytes();
-        let hashes = (start_hash(&prefix[..n]), PrefixHash::of(prefix));
+        let hashes = (PrefixHash::of(&prefix[..n]), PrefixHash::of(prefix));
         for (gate, hash) in [
             (&mut self.start_gate, hashes.0),
             (&mut self.prefix_gate, hashes.1),
@@ -484,51 +487,40 @@ impl Dictionary {
     }
 
     /// Calls `found` with the word id of every wildcard matching `word`:
-    /// the word's prefixes of every wildcard length are hashed in one pass
-    /// over its bytes, and only those whose gate bit is set looked up.
-    fn wildcards_of(&self, word: &str, found: &mut impl FnMut(u32)) {
-        let bytes = word.as_bytes();
-        let mut lens = self
-            .prefix_lens
-            .iter()
-            .take_while(|&&len| len <= bytes.len());
-        let Some(&(mut next)) = lens.next() else {
-            return;
-        };
-        // No longer than any prefix (`next`), so no longer than the word.
-        let start = self.start_len();
-        if !PrefixHash::gate_has(&self.start_gate, start_hash(&bytes[..start])) {
+    /// most words fail the start gate; the others' prefixes of every
+    /// wildcard length are hashed from one load, and only those whose gate
+    /// bit is set looked up.
+    fn wildcards_of(&self, word: &[u8], found: &mut impl FnMut(u32)) {
+        match self.prefix_lens.first() {
+            Some(&shortest) if shortest <= word.len() => {}
+            _ => return,
+        }
+        let head = head(word);
+        if !PrefixHash::gate_has(&self.start_gate, mix(head & low_bytes(self.start_len()))) {
             return;
         }
-        let mut hash = PrefixHash::default();
-        for (k, &b) in bytes.iter().enumerate() {
-            hash.add(b);
-            if k + 1 < next {
+        for &len in &self.prefix_lens {
+            if len > word.len() {
+                return;
+            }
+            let hash = PrefixHash::of_prefix(word, head, len);
+            if !PrefixHash::gate_has(&self.prefix_gate, hash) {
                 continue;
             }
-            if PrefixHash::gate_has(&self.prefix_gate, hash.0) {
-                let prefix = &bytes[..next];
-                match self.prefixes.get(&hash.0) {
-                    Some(slot)
-                        if slot
-                            .holds(prefix, || &self.word(slot.id).as_bytes()[..prefix.len()]) =>
-                    {
-                        found(slot.id);
-                    }
-                    Some(_) => {
-                        if let Some(&id) = std::str::from_utf8(prefix)
-                            .ok()
-                            .and_then(|p| self.collided_prefixes.get(p))
-                        {
-                            found(id);
-                        }
-                    }
-                    None => {}
+            let prefix = &word[..len];
+            match self.prefixes.get(&hash) {
+                Some(slot) if slot.holds(prefix, || &self.word(slot.id).as_bytes()[..len]) => {
+                    found(slot.id);
                 }
-            }
-            match lens.next() {
-                Some(&len) => next = len,
-                None => return,
+                Some(_) => {
+                    if let Some(&id) = std::str::from_utf8(prefix)
+                        .ok()
+                        .and_then(|p| self.collided_prefixes.get(p))
+                    {
+                        found(id);
+                    }
+                }
+                None => {}
             }
         }
     }
@@ -555,30 +547,62 @@ impl Hasher for HashedKey {
     }
 }
 
-/// The hash of a word's first [`PREFIX_START`] (or fewer) bytes, for
-/// [`Dictionary::start_gate`]: mostly one load and one multiplication.
-fn start_hash(start: &[u8]) -> u64 {
-    let key = match <[u8; PREFIX_START]>::try_from(start) {
-        Ok(bytes) => u64::from(u32::from_le_bytes(bytes)),
-        Err(_) => start.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b)),
-    };
-    (key ^ (start.len() as u64) << 56).wrapping_mul(FX_SEED)
+/// Up to the first 8 bytes of `bytes`, little-endian, zero-padded: every
+/// prefix of up to 8 bytes is this masked ([`low_bytes`]), with no byte
+/// loop (words hold no zero bytes, so the padding tells lengths apart).
+fn head(bytes: &[u8]) -> u64 {
+    let n = bytes.len();
+    match (
+        bytes.first_chunk::<8>(),
+        bytes.first_chunk::<4>(),
+        bytes.last_chunk::<4>(),
+    ) {
+        (Some(first), _, _) => u64::from_le_bytes(*first),
+        // Two loads that overlap: most words are this long.
+        (None, Some(first), Some(last)) => {
+            u64::from(u32::from_le_bytes(*first))
+                | u64::from(u32::from_le_bytes(*last)) << (8 * (n - 4))
+        }
+        _ => bytes.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b)),
+    }
 }
 
-/// The hash of a word's first bytes, grown one byte at a time, so that
-/// all of a word's prefixes are hashed in one pass.
-#[derive(Default, Clone, Copy)]
-struct PrefixHash(u64);
+/// The mask of the low `len` bytes of a [`head`].
+fn low_bytes(len: usize) -> u64 {
+    match len {
+        8.. => u64::MAX,
+        n => (1 << (8 * n)) - 1,
+    }
+}
+
+/// A hash of a [`head`], its high bits (the gates', [`PrefixHash::gate_bit`])
+/// folded into the low ones (the hash map's bucket).
+fn mix(key: u64) -> u64 {
+    let x = key.wrapping_mul(FX_SEED);
+    x ^ x >> 29
+}
+
+/// Hashes of wildcard prefixes, for [`Dictionary::prefixes`] and the gates
+/// in front of it: a prefix of up to 8 bytes is hashed from its word's
+/// [`head`] in a few instructions, however many prefix lengths are tried.
+struct PrefixHash;
 
 impl PrefixHash {
     fn of(bytes: &[u8]) -> u64 {
-        let mut h = PrefixHash::default();
-        bytes.iter().for_each(|&b| h.add(b));
-        h.0
+        let mut hash = mix(head(bytes));
+        for chunk in bytes.get(8..).unwrap_or_default().chunks(8) {
+            hash = mix(hash ^ head(chunk));
+        }
+        hash
     }
 
-    fn add(&mut self, b: u8) {
-        self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(FX_SEED);
+    /// [`PrefixHash::of`] the first `len` bytes of `word`, whose [`head`] is
+    /// `head`.
+    fn of_prefix(word: &[u8], head: u64, len: usize) -> u64 {
+        match len {
+            ..=8 => mix(head & low_bytes(len)),
+            _ => PrefixHash::of(&word[..len]),
+        }
     }
 
     fn gate_bit(hash: u64) -> usize {
@@ -1512,7 +1536,7 @@ impl Matcher {
         for i in 0..n {
             let (id, first) = self
                 .dict
-                .lookup_first(tokens.word(i), tokens.tokens[i].hash);
+                .lookup_first(tokens.word_bytes(i), tokens.tokens[i].hash);
             ids.push(id);
             firsts.push(first);
         }
@@ -1620,8 +1644,7 @@ impl Matcher {
         for i in 0..tokens.len() {
             let t = &tokens.tokens[i];
             if has_wildcards {
-                let word = tokens.word(i);
-                self.dict.wildcards_of(word, &mut |id| {
+                self.dict.wildcards_of(tokens.word_bytes(i), &mut |id| {
                     units.push(Unit {
                         id,
                         start: to_u32(i),
@@ -1634,7 +1657,7 @@ impl Matcher {
             while let Some((j, run)) = joined.peek()
                 && run.start as usize == i
             {
-                let word = tokens.joined_word(*j);
+                let word = tokens.joined_word(*j).as_bytes();
                 let hash = run.hash;
                 let unit = |id| Unit {
                     id,
@@ -1643,7 +1666,7 @@ impl Matcher {
                     shape: run.shape,
                     gap_hard: t.gap_hard,
                 };
-                let id = self.dict.lookup(word, hash);
+                let (id, _) = self.dict.lookup_first(word, hash);
                 if id != NONE {
                     units.push(unit(id));
                 }
@@ -2390,6 +2413,30 @@ mod tests {
                     "{n} bytes less one"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_prefix_hashes_the_same_from_its_word_as_alone() {
+        let alphabet = "abcdefghijklmnopqrstuvwxyzäöü";
+        for n in 0..=20 {
+            let word: Vec<u8> = alphabet.bytes().cycle().take(n).collect();
+            // The head is the first bytes, little-endian, zero-padded.
+            let mut padded = [0; 8];
+            let k = n.min(8);
+            padded[..k].copy_from_slice(&word[..k]);
+            assert_eq!(head(&word), u64::from_le_bytes(padded), "{n} bytes");
+            for len in 1..=n {
+                assert_eq!(
+                    PrefixHash::of_prefix(&word, head(&word), len),
+                    PrefixHash::of(&word[..len]),
+                    "{len} of {n} bytes"
+                );
+            }
+            // Prefixes of different lengths hash apart.
+            let hashes: std::collections::HashSet<u64> =
+                (1..=n).map(|len| PrefixHash::of(&word[..len])).collect();
+            assert_eq!(hashes.len(), n, "{n} bytes");
         }
     }
 

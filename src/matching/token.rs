@@ -262,6 +262,12 @@ impl Tokens {
         &self.norm[self.tokens[i].norm.range()]
     }
 
+    /// [`Tokens::word`] as bytes, sliced with no check for character
+    /// boundaries: the matcher's scan reads every word this way.
+    pub(crate) fn word_bytes(&self, i: usize) -> &[u8] {
+        &self.norm.as_bytes()[self.tokens[i].norm.range()]
+    }
+
     /// The normalised spelling of hyphenated word `j` as a whole.
     pub fn joined_word(&self, j: usize) -> &str {
         &self.norm[self.joined[j].norm.range()]
