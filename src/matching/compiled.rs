@@ -1540,15 +1540,6 @@ impl Matcher {
             ids.push(id);
             firsts.push(first);
         }
-        // The first trie node of each word, read in a pass of its own: the
-        // reads don't wait on each other there, so a big dictionary's cache
-        // misses overlap instead of stalling the walk one after the other.
-        for first in firsts.iter_mut() {
-            if !matches!(self.dict.nodes.get(*first as usize), Some(n) if n.one != NONE || n.children != 0)
-            {
-                *first = NONE;
-            }
-        }
         let extra = self.extra_units(tokens);
         let cx = ScanCx {
             tokens,
@@ -1563,7 +1554,7 @@ impl Matcher {
             if first == NONE && others.is_empty() {
                 continue;
             }
-            // The word's own first node is known already.
+            // The word's own first node came with its id.
             let own = cx.own(start).filter(|_| first != NONE);
             let others = others
                 .iter()
@@ -1573,7 +1564,8 @@ impl Matcher {
                     continue;
                 }
                 // Most words are one-word patterns and begin no phrase:
-                // no walk for them.
+                // no walk for them (a node that removed rules left with
+                // neither records nothing).
                 let n = &self.dict.nodes[node as usize];
                 if n.children == 0 {
                     self.record_ends(n, &[unit], tokens.tokens[start].field, out);
