@@ -1530,16 +1530,22 @@ impl Matcher {
         if self.dict.words.is_empty() {
             return;
         }
-        let (ids, firsts) = (&mut scratch.ids, &mut scratch.firsts);
+        let (ids, starts) = (&mut scratch.ids, &mut scratch.starts);
         ids.clear();
-        firsts.clear();
+        // The words that start a phrase (most don't), with their first
+        // trie node, listed without a branch per word: whether a word is
+        // in the dictionary is a guess the processor mostly gets wrong.
+        starts.resize(n, (0, NONE));
+        let mut k = 0;
         for i in 0..n {
             let (id, first) = self
                 .dict
                 .lookup_first(tokens.word_bytes(i), tokens.tokens[i].hash);
             ids.push(id);
-            firsts.push(first);
+            starts[k] = (to_u32(i), first);
+            k += usize::from(first != NONE);
         }
+        starts.truncate(k);
         let extra = self.extra_units(tokens);
         let cx = ScanCx {
             tokens,
@@ -1547,35 +1553,50 @@ impl Matcher {
             extra: &extra,
         };
         let path = &mut scratch.path;
-        for (start, &first) in firsts.iter().enumerate() {
-            // Most words are no phrase's first word, and start no wildcard
-            // or hyphenated whole: skip them quickly.
-            let others = cx.extra_at(start);
-            if first == NONE && others.is_empty() {
-                continue;
+        // Each word's own unit, then the other units that start there
+        // (wildcards, hyphenated wholes), word by word.
+        let others = &extra.units;
+        let mut next = 0;
+        let first_of = |u: &Unit| self.dict.words[u.id as usize].first;
+        for &(start, first) in starts.iter() {
+            while let Some(u) = others.get(next).filter(|u| u.start < start) {
+                self.begin(&cx, *u, first_of(u), path, out);
+                next += 1;
             }
-            // The word's own first node came with its id.
-            let own = cx.own(start).filter(|_| first != NONE);
-            let others = others
-                .iter()
-                .map(|&u| (u, self.dict.words[u.id as usize].first));
-            for (unit, node) in own.map(|u| (u, first)).into_iter().chain(others) {
-                if node == NONE {
-                    continue;
-                }
-                // Most words are one-word patterns and begin no phrase:
-                // no walk for them (a node that removed rules left with
-                // neither records nothing).
-                let n = &self.dict.nodes[node as usize];
-                if n.children == 0 {
-                    self.record_ends(n, &[unit], tokens.tokens[start].field, out);
-                    continue;
-                }
-                path.clear();
-                path.push(unit);
-                self.walk(&cx, node, path, out);
+            if let Some(unit) = cx.own(start as usize) {
+                self.begin(&cx, unit, first, path, out);
             }
         }
+        for u in &others[next..] {
+            self.begin(&cx, *u, first_of(u), path, out);
+        }
+    }
+
+    /// Records the patterns that begin with `unit` (trie node `node`), one
+    /// word long or longer.
+    fn begin(
+        &self,
+        cx: &ScanCx,
+        unit: Unit,
+        node: u32,
+        path: &mut Vec<Unit>,
+        out: &mut Vec<Occurrence>,
+    ) {
+        if node == NONE {
+            return;
+        }
+        // Most words are one-word patterns and begin no phrase: no walk for
+        // them (a node that removed rules left with neither records
+        // nothing).
+        let n = &self.dict.nodes[node as usize];
+        if n.children == 0 {
+            let field = cx.tokens.tokens[unit.start as usize].field;
+            self.record_ends(n, &[unit], field, out);
+            return;
+        }
+        path.clear();
+        path.push(unit);
+        self.walk(cx, node, path, out);
     }
 
     /// Extends `path` (ending at trie node `node`) as far as the text and the
@@ -1820,7 +1841,7 @@ impl Scratch {
 #[derive(Default)]
 struct ScanScratch {
     ids: Vec<u32>,
-    firsts: Vec<u32>,
+    starts: Vec<(u32, u32)>,
     path: Vec<Unit>,
 }
 
