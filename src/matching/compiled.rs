@@ -1532,9 +1532,9 @@ impl Matcher {
         }
         let (ids, starts) = (&mut scratch.ids, &mut scratch.starts);
         ids.clear();
-        // The words that start a phrase (most don't), with their first
+        // The words that begin a pattern (most don't), with their first
         // trie node, listed without a branch per word: whether a word is
-        // in the dictionary is a guess the processor mostly gets wrong.
+        // in the dictionary is a guess the processor often gets wrong.
         starts.resize(n, (0, NONE));
         let mut k = 0;
         for i in 0..n {
