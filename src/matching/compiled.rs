@@ -610,9 +610,13 @@ impl PrefixHash {
     }
 
     fn gate_has(gate: &[u64], hash: u64) -> bool {
-        let bit = PrefixHash::gate_bit(hash);
-        gate[bit / 64] & (1 << (bit % 64)) != 0
+        has_bit(gate, PrefixHash::gate_bit(hash))
     }
+}
+
+/// Whether bit `i` of the bit set `words` is set (none past its end).
+fn has_bit(words: &[u64], i: usize) -> bool {
+    words.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
 }
 
 /// Longest phrase a pattern holds, in words (rule parsing refuses longer).
@@ -1353,12 +1357,7 @@ impl Matcher {
             FILTER_SET => self.filter_sets[(posting.filter & FILTER_VALUE) as usize]
                 .iter()
                 .any(|&p| seen.occurred(p)),
-            _ => {
-                let c = (posting.filter & FILTER_VALUE) as usize;
-                countries
-                    .get(c / 64)
-                    .is_some_and(|w| w & (1 << (c % 64)) != 0)
-            }
+            _ => has_bit(&countries, (posting.filter & FILTER_VALUE) as usize),
         };
 
         candidates.extend_from_slice(&self.always);
@@ -1710,12 +1709,7 @@ impl Matcher {
             .iter()
             .copied()
             .enumerate()
-            .filter(|(_, o)| {
-                let p = o.pattern as usize;
-                self.places
-                    .get(p / 64)
-                    .is_some_and(|w| w & (1 << (p % 64)) != 0)
-            })
+            .filter(|(_, o)| has_bit(&self.places, o.pattern as usize))
             .collect();
         let mut out = Vec::new();
         for &(i, o) in &places {
@@ -1800,7 +1794,6 @@ struct ExtraUnits {
     from: Vec<u32>,
 }
 
-/// What occurred in one article.
 /// What [`Matcher::find_in`] works in, kept per thread between articles
 /// so that it is allocated once ([`SCRATCH`]). Between articles every
 /// vector is empty, `bits` all zero and `by_pattern` clear.
@@ -1912,16 +1905,12 @@ impl Seen<'_> {
     }
 
     fn in_content(&self, p: u32) -> bool {
-        let at = 2 * p as usize + 1;
-        self.in_content[at / 64] & (1 << (at % 64)) != 0
+        has_bit(self.in_content, 2 * p as usize + 1)
     }
 
     /// Whether pattern `p` occurred in any field.
     fn occurred(&self, p: u32) -> bool {
-        let at = 2 * p as usize;
-        self.in_content
-            .get(at / 64)
-            .is_some_and(|w| w & (1 << (at % 64)) != 0)
+        has_bit(self.in_content, 2 * p as usize)
     }
 
     fn present(&self, term: &Term) -> bool {
