@@ -230,9 +230,9 @@ struct WordEntry {
 }
 
 /// A word's id in a [`Dictionary`] hash map, with the word's length and
-/// first [`HEAD`] bytes: an article's word is checked against most words
-/// without reading other memory (at 100,000 rules, reading it was one
-/// cache miss per word of an article).
+/// [`WordKey`]: an article's word is checked against most words without
+/// reading other memory (at 100,000 rules, reading it was one cache miss
+/// per word of an article).
 #[derive(Clone, Copy)]
 struct Slot {
     id: u32,
@@ -240,54 +240,87 @@ struct Slot {
     /// for the same reason; [`NONE`] in [`Dictionary::prefixes`].
     first: u32,
     len: u32,
-    /// Zero-padded.
-    head: [u8; HEAD],
+    /// The word's [`WordKey`], in two fields so that the slot stays 24 bytes.
+    tail: u32,
+    head: u64,
 }
 
-/// Bytes of a word kept in its [`Slot`].
+/// Bytes of a word in its [`WordKey`].
 const HEAD: usize = 12;
+
+/// A word's first [`HEAD`] bytes, little-endian and zero-padded, as two
+/// numbers: what a [`Slot`] compares, and what wildcard prefixes are
+/// hashed from. Words hold no zero bytes, so the padding tells lengths
+/// apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct WordKey {
+    /// Bytes 0 to 7 ([`head`]).
+    head: u64,
+    /// Bytes 8 to 11.
+    tail: u32,
+}
+
+impl WordKey {
+    fn of(word: &[u8]) -> WordKey {
+        WordKey {
+            head: head(word),
+            // Its low 4 bytes.
+            tail: head(word.get(8..).unwrap_or_default()) as u32,
+        }
+    }
+
+    /// The key of the `len`-byte word `bytes` starts with (other text
+    /// follows it): where [`HEAD`] bytes are there, two loads and two
+    /// masks, with no branch on the word's length for the processor to
+    /// guess.
+    #[inline]
+    fn at(bytes: &[u8], len: usize) -> WordKey {
+        match (
+            bytes.first_chunk::<8>(),
+            bytes.get(8..).and_then(<[u8]>::first_chunk::<4>),
+        ) {
+            (Some(head), Some(tail)) => WordKey {
+                head: u64::from_le_bytes(*head),
+                tail: u32::from_le_bytes(*tail),
+            }
+            .prefix(len),
+            _ => WordKey::of(&bytes[..len]),
+        }
+    }
+
+    /// The key of the first `len` bytes of its word.
+    #[inline]
+    fn prefix(self, len: usize) -> WordKey {
+        WordKey {
+            head: self.head & low_bytes(len),
+            // The low 4 bytes of the mask.
+            tail: self.tail & low_bytes(len.saturating_sub(8)) as u32,
+        }
+    }
+}
 
 impl Slot {
     fn new(id: u32, word: &[u8]) -> Slot {
-        let mut head = [0; HEAD];
-        let n = word.len().min(HEAD);
-        head[..n].copy_from_slice(&word[..n]);
+        let key = WordKey::of(word);
         Slot {
             id,
             first: NONE,
             len: to_u32(word.len()),
-            head,
+            tail: key.tail,
+            head: key.head,
         }
     }
 
-    /// Whether `word` is this slot's word; `whole` gives all of it, and is
-    /// called only for words longer than [`HEAD`] bytes.
-    fn holds<'a>(&self, word: &[u8], whole: impl FnOnce() -> &'a [u8]) -> bool {
+    /// Whether `word` (whose key is `key`) is this slot's word; `whole`
+    /// gives all of it, and is called only for words longer than [`HEAD`]
+    /// bytes.
+    fn holds<'a>(&self, word: &[u8], key: WordKey, whole: impl FnOnce() -> &'a [u8]) -> bool {
         let n = word.len();
-        if self.len as usize != n {
-            return false;
-        }
-        // Two overlapping loads cover the first `min(n, HEAD)` bytes: no
-        // call to `memcmp` for a dozen bytes.
-        let head = &self.head;
-        let same = match n.min(HEAD) {
-            m @ 8.. => {
-                load::<8>(head, 0) == load(word, 0) && load::<8>(head, m - 8) == load(word, m - 8)
-            }
-            m @ 4.. => {
-                load::<4>(head, 0) == load(word, 0) && load::<4>(head, m - 4) == load(word, m - 4)
-            }
-            m => head[..m].iter().zip(word).all(|(a, b)| a == b),
-        };
+        // One test, with no branch on the length, for words of up to HEAD
+        // bytes (most of them).
+        let same = (self.len as usize == n) & (self.head == key.head) & (self.tail == key.tail);
         same && (n <= HEAD || whole()[HEAD..] == word[HEAD..])
     }
-}
-
-/// `N` bytes of `bytes` from `at`, as an array to compare in one go.
-fn load<const N: usize>(bytes: &[u8], at: usize) -> [u8; N] {
-    let mut out = [0; N];
-    out.copy_from_slice(&bytes[at..at + N]);
-    out
 }
 
 /// One trie node: a distinct phrase prefix.
@@ -328,14 +361,16 @@ impl Dictionary {
 
     /// The id of `word` (whose [`word_hash`] is `hash`), or [`NONE`].
     fn lookup(&self, word: &str, hash: u64) -> u32 {
-        self.lookup_first(word.as_bytes(), hash).0
+        let word = word.as_bytes();
+        self.lookup_first(word, WordKey::of(word), hash).0
     }
 
-    /// The id of `word` and its [`WordEntry::first`], or [`NONE`] for both.
-    fn lookup_first(&self, word: &[u8], hash: u64) -> (u32, u32) {
+    /// The id of `word` (whose key is `key`) and its
+    /// [`WordEntry::first`], or [`NONE`] for both.
+    fn lookup_first(&self, word: &[u8], key: WordKey, hash: u64) -> (u32, u32) {
         match self.ids.get(&hash) {
             None => (NONE, NONE),
-            Some(slot) if slot.holds(word, || self.word(slot.id).as_bytes()) => {
+            Some(slot) if slot.holds(word, key, || self.word(slot.id).as_bytes()) => {
                 (slot.id, slot.first)
             }
             Some(_) => match std::str::from_utf8(word)
@@ -486,30 +521,38 @@ impl Dictionary {
         }
     }
 
-    /// Calls `found` with the word id of every wildcard matching `word`:
-    /// most words fail the start gate; the others' prefixes of every
-    /// wildcard length are hashed from one load, and only those whose gate
-    /// bit is set looked up.
-    fn wildcards_of(&self, word: &[u8], found: &mut impl FnMut(u32)) {
-        match self.prefix_lens.first() {
-            Some(&shortest) if shortest <= word.len() => {}
-            _ => return,
+    /// Whether a word (whose key is `key`) of `len` bytes passes the start
+    /// gate of the wildcards, as most words don't: computed with no branch.
+    fn may_match_wildcard(&self, len: usize, key: WordKey) -> bool {
+        let shortest = self.prefix_lens.first().copied().unwrap_or(usize::MAX);
+        let start = mix(key.head & low_bytes(self.start_len()));
+        (shortest <= len) & PrefixHash::gate_has(&self.start_gate, start)
+    }
+
+    /// Calls `found` with the word id of every wildcard matching `word`
+    /// (whose key is `key`): most words fail the start gate; the others'
+    /// prefixes of every wildcard length are hashed from the key, and only
+    /// those whose gate bit is set looked up.
+    fn wildcards_of(&self, word: &[u8], key: WordKey, found: &mut impl FnMut(u32)) {
+        if self.may_match_wildcard(word.len(), key) {
+            self.wildcards_past_gate(word, key, found);
         }
-        let head = head(word);
-        if !PrefixHash::gate_has(&self.start_gate, mix(head & low_bytes(self.start_len()))) {
-            return;
-        }
+    }
+
+    /// [`Dictionary::wildcards_of`] a word that passed the start gate.
+    fn wildcards_past_gate(&self, word: &[u8], key: WordKey, found: &mut impl FnMut(u32)) {
         for &len in &self.prefix_lens {
             if len > word.len() {
                 return;
             }
-            let hash = PrefixHash::of_prefix(word, head, len);
+            let hash = PrefixHash::of_prefix(word, key.head, len);
             if !PrefixHash::gate_has(&self.prefix_gate, hash) {
                 continue;
             }
             let prefix = &word[..len];
+            let key = key.prefix(len);
             match self.prefixes.get(&hash) {
-                Some(slot) if slot.holds(prefix, || &self.word(slot.id).as_bytes()[..len]) => {
+                Some(slot) if slot.holds(prefix, key, || &self.word(slot.id).as_bytes()[..len]) => {
                     found(slot.id);
                 }
                 Some(_) => {
@@ -567,12 +610,10 @@ fn head(bytes: &[u8]) -> u64 {
     }
 }
 
-/// The mask of the low `len` bytes of a [`head`].
+/// The mask of the low `len` bytes of a [`head`], computed with no branch.
 fn low_bytes(len: usize) -> u64 {
-    match len {
-        8.. => u64::MAX,
-        n => (1 << (8 * n)) - 1,
-    }
+    // In 128 bits, so that shifting by all 64 is defined.
+    ((1u128 << (8 * len.min(8))) - 1) as u64
 }
 
 /// A hash of a [`head`], its high bits (the gates', [`PrefixHash::gate_bit`])
@@ -1529,29 +1570,38 @@ impl Matcher {
         if self.dict.words.is_empty() {
             return;
         }
-        let (ids, starts) = (&mut scratch.ids, &mut scratch.starts);
+        let ScanScratch {
+            ids,
+            starts,
+            wild,
+            path,
+        } = scratch;
         ids.clear();
-        // The words that begin a pattern (most don't), with their first
-        // trie node, listed without a branch per word: whether a word is
-        // in the dictionary is a guess the processor often gets wrong.
+        // The words that begin a pattern, with their first trie node, and
+        // the words past the wildcards' start gate (most are neither),
+        // listed without a branch per word: whether a word is in the
+        // dictionary is a guess the processor often gets wrong.
         starts.resize(n, (0, NONE));
-        let mut k = 0;
+        wild.resize(n, 0);
+        let (mut k, mut w) = (0, 0);
         for i in 0..n {
-            let (id, first) = self
-                .dict
-                .lookup_first(tokens.word_bytes(i), tokens.tokens[i].hash);
+            let word = tokens.word_bytes(i);
+            let key = WordKey::at(tokens.bytes_from(i), word.len());
+            let (id, first) = self.dict.lookup_first(word, key, tokens.tokens[i].hash);
             ids.push(id);
             starts[k] = (to_u32(i), first);
             k += usize::from(first != NONE);
+            wild[w] = to_u32(i);
+            w += usize::from(self.dict.may_match_wildcard(word.len(), key));
         }
         starts.truncate(k);
-        let extra = self.extra_units(tokens);
+        wild.truncate(w);
+        let extra = self.extra_units(tokens, wild);
         let cx = ScanCx {
             tokens,
             ids,
             extra: &extra,
         };
-        let path = &mut scratch.path;
         // Each word's own unit, then the other units that start there
         // (wildcards, hyphenated wholes), word by word.
         let others = &extra.units;
@@ -1649,43 +1699,50 @@ impl Matcher {
 
     /// Units other than each word's own: wildcards a word matches, and
     /// hyphenated words as a whole (with their wildcards); by start word.
-    fn extra_units(&self, tokens: &Tokens) -> ExtraUnits {
+    /// `wild`: the words past the wildcards' start gate.
+    fn extra_units(&self, tokens: &Tokens, wild: &[u32]) -> ExtraUnits {
         let mut units: Vec<Unit> = Vec::new();
-        let has_wildcards = !self.dict.prefix_lens.is_empty();
+        // Hyphenated wholes starting before word `end`, in order.
         let mut joined = tokens.joined.iter().enumerate().peekable();
-        for i in 0..tokens.len() {
-            let t = &tokens.tokens[i];
-            if has_wildcards {
-                self.dict.wildcards_of(tokens.word_bytes(i), &mut |id| {
-                    units.push(Unit {
-                        id,
-                        start: to_u32(i),
-                        end: to_u32(i + 1),
-                        shape: t.shape,
-                        gap_hard: t.gap_hard,
-                    })
-                });
-            }
+        let mut wholes_before = |end: usize, units: &mut Vec<Unit>| {
             while let Some((j, run)) = joined.peek()
-                && run.start as usize == i
+                && (run.start as usize) < end
             {
                 let word = tokens.joined_word(*j).as_bytes();
-                let hash = run.hash;
+                let key = WordKey::of(word);
                 let unit = |id| Unit {
                     id,
                     start: run.start,
                     end: run.end,
                     shape: run.shape,
-                    gap_hard: t.gap_hard,
+                    gap_hard: tokens.tokens[run.start as usize].gap_hard,
                 };
-                let (id, _) = self.dict.lookup_first(word, hash);
+                let (id, _) = self.dict.lookup_first(word, key, run.hash);
                 if id != NONE {
                     units.push(unit(id));
                 }
-                self.dict.wildcards_of(word, &mut |id| units.push(unit(id)));
+                self.dict
+                    .wildcards_of(word, key, &mut |id| units.push(unit(id)));
                 joined.next();
             }
+        };
+        for &i in wild {
+            let i = i as usize;
+            wholes_before(i, &mut units);
+            let t = &tokens.tokens[i];
+            let word = tokens.word_bytes(i);
+            let key = WordKey::at(tokens.bytes_from(i), word.len());
+            self.dict.wildcards_past_gate(word, key, &mut |id| {
+                units.push(Unit {
+                    id,
+                    start: to_u32(i),
+                    end: to_u32(i + 1),
+                    shape: t.shape,
+                    gap_hard: t.gap_hard,
+                })
+            });
         }
+        wholes_before(usize::MAX, &mut units);
         if units.is_empty() {
             return ExtraUnits::default();
         }
@@ -1835,6 +1892,8 @@ impl Scratch {
 struct ScanScratch {
     ids: Vec<u32>,
     starts: Vec<(u32, u32)>,
+    /// The words past the wildcards' start gate.
+    wild: Vec<u32>,
     path: Vec<Unit>,
 }
 
@@ -2399,21 +2458,56 @@ mod tests {
         for n in 0..=20 {
             let word: Vec<u8> = alphabet.bytes().cycle().take(n).collect();
             let slot = Slot::new(7, &word);
-            assert!(slot.holds(&word, || &word), "{n} bytes");
+            assert!(slot.holds(&word, WordKey::of(&word), || &word), "{n} bytes");
             // Every byte counts, inside the head and after it.
             for k in 0..n {
                 let mut other = word.clone();
                 other[k] ^= 1;
-                assert!(!slot.holds(&other, || &word), "{n} bytes, byte {k}");
+                assert!(
+                    !slot.holds(&other, WordKey::of(&other), || &word),
+                    "{n} bytes, byte {k}"
+                );
             }
             // So does the length.
             let longer = [&word[..], b"a"].concat();
-            assert!(!slot.holds(&longer, || &word), "{n} bytes and one");
+            assert!(
+                !slot.holds(&longer, WordKey::of(&longer), || &word),
+                "{n} bytes and one"
+            );
             if let Some(shorter) = word.get(..n.saturating_sub(1)) {
                 assert!(
-                    n == 0 || !slot.holds(shorter, || &word),
+                    n == 0 || !slot.holds(shorter, WordKey::of(shorter), || &word),
                     "{n} bytes less one"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn a_word_has_the_same_key_alone_as_in_its_text() {
+        let alphabet = "abcdefghijklmnopqrstuvwxyzäöü";
+        for n in 0..=20 {
+            let word: Vec<u8> = alphabet.bytes().cycle().take(n).collect();
+            let key = WordKey::of(&word);
+            // The first 12 bytes, zero-padded.
+            let mut padded = [0; HEAD];
+            let k = n.min(HEAD);
+            padded[..k].copy_from_slice(&word[..k]);
+            assert_eq!(
+                (key.head.to_le_bytes(), key.tail.to_le_bytes()),
+                (
+                    *padded.first_chunk::<8>().unwrap(),
+                    *padded.last_chunk::<4>().unwrap()
+                ),
+                "{n} bytes"
+            );
+            // Followed by nothing, by a little text, by much.
+            for after in ["", " x", " and more text after it"] {
+                let text = [&word[..], after.as_bytes()].concat();
+                assert_eq!(WordKey::at(&text, n), key, "{n} bytes, then {after:?}");
+            }
+            for len in 0..=n {
+                assert_eq!(key.prefix(len), WordKey::of(&word[..len]), "{len} of {n}");
             }
         }
     }

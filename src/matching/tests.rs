@@ -1075,6 +1075,12 @@ const WILDCARDS: &[TestCase] = &[
         &[(0, &["co-operation"])]
     ),
     t!(
+        wildcard_phrases_around_a_hyphenated_whole,
+        &["keyword:\"the cooper*\"", "keyword:\"and sanction*\""],
+        "the co-operation and sanctions against Iran",
+        &[(0, &["the co-operation"]), (1, &["and sanctions"])]
+    ),
+    t!(
         wildcard_several_lengths,
         &["keyword:sanction*", "keyword:sanctions*", "keyword:san*"],
         "sanctions",

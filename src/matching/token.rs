@@ -268,6 +268,12 @@ impl Tokens {
         &self.norm.as_bytes()[self.tokens[i].norm.range()]
     }
 
+    /// The normalised text from the first byte of word `i` on: the word
+    /// and what follows it, for loads of a fixed width.
+    pub(crate) fn bytes_from(&self, i: usize) -> &[u8] {
+        &self.norm.as_bytes()[self.tokens[i].norm.start as usize..]
+    }
+
     /// The normalised spelling of hyphenated word `j` as a whole.
     pub fn joined_word(&self, j: usize) -> &str {
         &self.norm[self.joined[j].norm.range()]
