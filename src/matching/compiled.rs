@@ -236,8 +236,8 @@ struct WordEntry {
 #[derive(Clone, Copy)]
 struct Slot {
     id: u32,
-    /// In [`Dictionary::ids`], the word's [`WordEntry::first`], kept here
-    /// for the same reason; [`NONE`] in [`Dictionary::prefixes`].
+    /// The word's [`WordEntry::first`] (in [`Dictionary::prefixes`], the
+    /// wildcard word's), kept here for the same reason.
     first: u32,
     len: u32,
     /// The word's [`WordKey`], in two fields so that the slot stays 24 bytes.
@@ -476,6 +476,13 @@ impl Dictionary {
                         {
                             slot.first = n;
                         }
+                        if let Some(prefix) = word.strip_suffix('*')
+                            && let Some(slot) =
+                                self.prefixes.get_mut(&PrefixHash::of(prefix.as_bytes()))
+                            && slot.id == id
+                        {
+                            slot.first = n;
+                        }
                         n
                     }
                     n => n,
@@ -529,18 +536,18 @@ impl Dictionary {
         (shortest <= len) & PrefixHash::gate_has(&self.start_gate, start)
     }
 
-    /// Calls `found` with the word id of every wildcard matching `word`
-    /// (whose key is `key`): most words fail the start gate; the others'
-    /// prefixes of every wildcard length are hashed from the key, and only
-    /// those whose gate bit is set looked up.
-    fn wildcards_of(&self, word: &[u8], key: WordKey, found: &mut impl FnMut(u32)) {
+    /// Calls `found` with the word id and [`WordEntry::first`] of every
+    /// wildcard matching `word` (whose key is `key`): most words fail the
+    /// start gate; the others' prefixes of every wildcard length are hashed
+    /// from the key, and only those whose gate bit is set looked up.
+    fn wildcards_of(&self, word: &[u8], key: WordKey, found: &mut impl FnMut(u32, u32)) {
         if self.may_match_wildcard(word.len(), key) {
             self.wildcards_past_gate(word, key, found);
         }
     }
 
     /// [`Dictionary::wildcards_of`] a word that passed the start gate.
-    fn wildcards_past_gate(&self, word: &[u8], key: WordKey, found: &mut impl FnMut(u32)) {
+    fn wildcards_past_gate(&self, word: &[u8], key: WordKey, found: &mut impl FnMut(u32, u32)) {
         for &len in &self.prefix_lens {
             if len > word.len() {
                 return;
@@ -553,14 +560,14 @@ impl Dictionary {
             let key = key.prefix(len);
             match self.prefixes.get(&hash) {
                 Some(slot) if slot.holds(prefix, key, || &self.word(slot.id).as_bytes()[..len]) => {
-                    found(slot.id);
+                    found(slot.id, slot.first);
                 }
                 Some(_) => {
                     if let Some(&id) = std::str::from_utf8(prefix)
                         .ok()
                         .and_then(|p| self.collided_prefixes.get(p))
                     {
-                        found(id);
+                        found(id, self.words[id as usize].first);
                     }
                 }
                 None => {}
@@ -1606,18 +1613,17 @@ impl Matcher {
         // (wildcards, hyphenated wholes), word by word.
         let others = &extra.units;
         let mut next = 0;
-        let first_of = |u: &Unit| self.dict.words[u.id as usize].first;
         for &(start, first) in starts.iter() {
             while let Some(u) = others.get(next).filter(|u| u.start < start) {
-                self.begin(&cx, *u, first_of(u), path, out);
+                self.begin(&cx, *u, extra.first[next], path, out);
                 next += 1;
             }
             if let Some(unit) = cx.own(start as usize) {
                 self.begin(&cx, unit, first, path, out);
             }
         }
-        for u in &others[next..] {
-            self.begin(&cx, *u, first_of(u), path, out);
+        for (u, &first) in others[next..].iter().zip(&extra.first[next..]) {
+            self.begin(&cx, *u, first, path, out);
         }
     }
 
@@ -1701,10 +1707,10 @@ impl Matcher {
     /// hyphenated words as a whole (with their wildcards); by start word.
     /// `wild`: the words past the wildcards' start gate.
     fn extra_units(&self, tokens: &Tokens, wild: &[u32]) -> ExtraUnits {
-        let mut units: Vec<Unit> = Vec::new();
+        let (mut units, mut first) = (Vec::new(), Vec::new());
         // Hyphenated wholes starting before word `end`, in order.
         let mut joined = tokens.joined.iter().enumerate().peekable();
-        let mut wholes_before = |end: usize, units: &mut Vec<Unit>| {
+        let mut wholes_before = |end: usize, units: &mut Vec<Unit>, first: &mut Vec<u32>| {
             while let Some((j, run)) = joined.peek()
                 && (run.start as usize) < end
             {
@@ -1717,32 +1723,36 @@ impl Matcher {
                     shape: run.shape,
                     gap_hard: tokens.tokens[run.start as usize].gap_hard,
                 };
-                let (id, _) = self.dict.lookup_first(word, key, run.hash);
-                if id != NONE {
+                let mut found = |id, node| {
                     units.push(unit(id));
+                    first.push(node);
+                };
+                let (id, node) = self.dict.lookup_first(word, key, run.hash);
+                if id != NONE {
+                    found(id, node);
                 }
-                self.dict
-                    .wildcards_of(word, key, &mut |id| units.push(unit(id)));
+                self.dict.wildcards_of(word, key, &mut found);
                 joined.next();
             }
         };
         for &i in wild {
             let i = i as usize;
-            wholes_before(i, &mut units);
+            wholes_before(i, &mut units, &mut first);
             let t = &tokens.tokens[i];
             let word = tokens.word_bytes(i);
             let key = WordKey::at(tokens.bytes_from(i), word.len());
-            self.dict.wildcards_past_gate(word, key, &mut |id| {
+            self.dict.wildcards_past_gate(word, key, &mut |id, node| {
                 units.push(Unit {
                     id,
                     start: to_u32(i),
                     end: to_u32(i + 1),
                     shape: t.shape,
                     gap_hard: t.gap_hard,
-                })
+                });
+                first.push(node);
             });
         }
-        wholes_before(usize::MAX, &mut units);
+        wholes_before(usize::MAX, &mut units, &mut first);
         if units.is_empty() {
             return ExtraUnits::default();
         }
@@ -1753,7 +1763,7 @@ impl Matcher {
         for i in 0..tokens.len() {
             from[i + 1] += from[i];
         }
-        ExtraUnits { units, from }
+        ExtraUnits { units, first, from }
     }
 
     /// (country, is a capital, occurrence index) for every gazetteer name
@@ -1848,6 +1858,8 @@ impl ScanCx<'_> {
 #[derive(Default)]
 struct ExtraUnits {
     units: Vec<Unit>,
+    /// Each unit's [`WordEntry::first`].
+    first: Vec<u32>,
     from: Vec<u32>,
 }
 
