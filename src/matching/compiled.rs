@@ -264,7 +264,7 @@ impl WordKey {
     fn of(word: &[u8]) -> WordKey {
         WordKey {
             head: head(word),
-            // Its low 4 bytes.
+            // The low 4 bytes of the rest's head: bytes 8 to 11.
             tail: head(word.get(8..).unwrap_or_default()) as u32,
         }
     }
