@@ -719,18 +719,52 @@ fn setup() -> Setup {
 /// corpus in order: no article is timed twice in a row, so caches are as
 /// cold as a stream of new articles leaves them.
 fn per_article(n: usize, mut op: impl FnMut(usize)) -> Vec<Duration> {
-    let mut runs = vec![[Duration::ZERO; 3]; n];
-    for pass in 0..3 {
-        for (i, run) in runs.iter_mut().enumerate() {
-            let start = Instant::now();
-            op(i);
-            run[pass] = start.elapsed();
+    let [times] = interleaved(n, 3, [&mut op]);
+    medians(times)
+}
+
+/// Times of each of `ops` on articles `0..n`, per article, `passes`
+/// times: each article through every op one right after the other, in
+/// an order that turns around from one article to the next, so that a
+/// slow spell of the shared machine weighs on all of them alike. Per op,
+/// per article, one time per pass.
+fn interleaved<const K: usize>(
+    n: usize,
+    passes: usize,
+    ops: [&mut dyn FnMut(usize); K],
+) -> [Vec<Vec<Duration>>; K] {
+    // One entry per pass and article, in the order run.
+    let mut runs: Vec<[Duration; K]> = Vec::with_capacity(passes * n);
+    for pass in 0..passes {
+        for i in 0..n {
+            let mut run = [Duration::ZERO; K];
+            for step in 0..K {
+                let k = if (pass + i) % 2 == 0 {
+                    step
+                } else {
+                    K - 1 - step
+                };
+                let start = Instant::now();
+                ops[k](i);
+                run[k] = start.elapsed();
+            }
+            runs.push(run);
         }
     }
-    runs.into_iter()
-        .map(|mut r| {
-            r.sort();
-            r[1]
+    std::array::from_fn(|k| {
+        (0..n)
+            .map(|i| (0..passes).map(|pass| runs[pass * n + i][k]).collect())
+            .collect()
+    })
+}
+
+/// The median of each article's times.
+fn medians(times: Vec<Vec<Duration>>) -> Vec<Duration> {
+    times
+        .into_iter()
+        .map(|mut t| {
+            t.sort();
+            t[t.len() / 2]
         })
         .collect()
 }
@@ -887,22 +921,29 @@ fn report(setup: &Setup) {
     // alternating, so that a slow spell of the shared machine weighs on
     // both alike (the table's rows are minutes apart).
     if let (Some((small_n, small)), Some((big_n, big))) = (matchers.first(), matchers.last()) {
-        let mut times: [Vec<(Duration, usize)>; 2] = [Vec::new(), Vec::new()];
-        for pass in 0..3 {
-            for (i, doc) in docs.iter().enumerate() {
-                let order = if (pass + i) % 2 == 0 { [0, 1] } else { [1, 0] };
-                for k in order {
-                    let matcher = [small, big][k];
-                    let start = Instant::now();
-                    let analysed = Analyzed::new(black_box(&doc.article()));
-                    let m = matcher.find_in(&analysed);
-                    for e in 0..m.explanation_count() {
-                        black_box(m.explanation(e));
-                    }
-                    times[k].push((start.elapsed(), bytes[i]));
-                }
+        let run = |matcher: &Matcher, i: usize| {
+            let analysed = Analyzed::new(black_box(&docs[i].article()));
+            let m = matcher.find_in(&analysed);
+            for e in 0..m.explanation_count() {
+                black_box(m.explanation(e));
             }
-        }
+        };
+        let times = interleaved(
+            docs.len(),
+            3,
+            [&mut |i| run(small, i), &mut |i| run(big, i)],
+        );
+        // Every pass's time counts, each scaled by its article's size.
+        let times: Vec<Vec<(Duration, usize)>> = times
+            .into_iter()
+            .map(|per_doc| {
+                per_doc
+                    .into_iter()
+                    .zip(&bytes)
+                    .flat_map(|(ts, &b)| ts.into_iter().map(move |t| (t, b)))
+                    .collect()
+            })
+            .collect();
         let (small_50, small_99) = per_5kb(&times[0]);
         let (big_50, big_99) = per_5kb(&times[1]);
         println!(
@@ -972,19 +1013,30 @@ fn report(setup: &Setup) {
             .iter()
             .map(|d| format!("{}\n{}", d.title, d.body))
             .collect();
-        let mut regex_times = per_article(sample.len(), |i| {
-            black_box(regexes.iter().filter(|r| r.is_match(&texts[i])).count());
-        });
-        let mut engine_times = per_article(sample.len(), |i| {
-            black_box(matcher.find(black_box(&sample[i].article())));
-        });
-        let mut grouped_times = per_article(sample.len(), |i| {
-            let doc = Analyzed::new(black_box(&sample[i].article()));
-            let m = matcher.find_in(&doc);
-            for e in 0..m.explanation_count() {
-                black_box(m.explanation(e));
-            }
-        });
+        // Interleaved, as the paired ratio above: at 10,000 rules one
+        // article takes the regexes 20 ms, the engine 0.2 ms, and a slow
+        // spell of the machine in the engine's few milliseconds would
+        // otherwise weigh on it alone.
+        let times = interleaved(
+            sample.len(),
+            3,
+            [
+                &mut |i| {
+                    black_box(regexes.iter().filter(|r| r.is_match(&texts[i])).count());
+                },
+                &mut |i| {
+                    black_box(matcher.find(black_box(&sample[i].article())));
+                },
+                &mut |i| {
+                    let doc = Analyzed::new(black_box(&sample[i].article()));
+                    let m = matcher.find_in(&doc);
+                    for e in 0..m.explanation_count() {
+                        black_box(m.explanation(e));
+                    }
+                },
+            ],
+        );
+        let [mut regex_times, mut engine_times, mut grouped_times] = times.map(medians);
         regex_times.sort();
         engine_times.sort();
         grouped_times.sort();
