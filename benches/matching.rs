@@ -934,18 +934,14 @@ fn report(setup: &Setup) {
             [&mut |i| run(small, i), &mut |i| run(big, i)],
         );
         // Every pass's time counts, each scaled by its article's size.
-        let times: Vec<Vec<(Duration, usize)>> = times
-            .into_iter()
-            .map(|per_doc| {
-                per_doc
-                    .into_iter()
-                    .zip(&bytes)
-                    .flat_map(|(ts, &b)| ts.into_iter().map(move |t| (t, b)))
-                    .collect()
-            })
-            .collect();
-        let (small_50, small_99) = per_5kb(&times[0]);
-        let (big_50, big_99) = per_5kb(&times[1]);
+        let [(small_50, small_99), (big_50, big_99)] = times.map(|per_doc| {
+            let sized: Vec<(Duration, usize)> = per_doc
+                .into_iter()
+                .zip(&bytes)
+                .flat_map(|(ts, &b)| ts.into_iter().map(move |t| (t, b)))
+                .collect();
+            per_5kb(&sized)
+        });
         println!(
             "paired, normalisation + match + explain per 5 KB: {small_n} rules p50 {} p99 {}; {big_n} rules p50 {} p99 {}; p50 ratio {:.2}",
             micros(small_50),
