@@ -414,11 +414,11 @@ impl Dictionary {
                     slot.insert(Slot::new(id, prefix.as_bytes()));
                 }
             }
+            let start_len = self.start_len();
             if let Err(at) = self.prefix_lens.binary_search(&prefix.len()) {
                 self.prefix_lens.insert(at, prefix.len());
             }
-            let shortest = self.prefix_lens[0].min(PREFIX_START);
-            if self.prefix_gate.is_empty() || shortest < self.start_len() {
+            if self.prefix_gate.is_empty() || self.start_len() < start_len {
                 // A shorter prefix: the start gate looks at fewer bytes.
                 self.prefix_gate = vec![0; PREFIX_GATE_BITS / 64];
                 self.start_gate = vec![0; PREFIX_GATE_BITS / 64];

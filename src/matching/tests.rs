@@ -1090,6 +1090,14 @@ const WILDCARDS: &[TestCase] = &[
             (2, &["sanctions"])
         ]
     ),
+    // A shorter prefix after a longer one: the start gate then looks at
+    // fewer bytes, and the longer prefix must still be found.
+    t!(
+        wildcard_shorter_prefix_later,
+        &["keyword:sanction*", "keyword:sat*"],
+        "Sanctions",
+        &[(0, &["Sanctions"])]
+    ),
 ];
 
 /// Persons and countries inside queries.
