@@ -329,7 +329,9 @@ impl Slot {
     }
 }
 
-/// One trie node: a distinct phrase prefix.
+/// One trie node: a distinct phrase prefix. 32 bytes: the scan reads one
+/// for most words an article has in the dictionary, and at 100,000 rules
+/// a smaller node is a cache miss less often.
 #[derive(Clone, Default)]
 struct Node {
     /// A pattern whose phrase ends here, or [`NONE`]; most nodes have at
@@ -338,13 +340,16 @@ struct Node {
     one: u32,
     /// The [`Spelling`] of `one`.
     one_spelling: Spelling,
-    /// The others.
-    more: Vec<u32>,
+    /// The others, if any: behind a thin pointer, as few nodes have them.
+    #[allow(clippy::box_collection)]
+    more: Option<Box<Vec<u32>>>,
     /// A bit per word some phrase continues with after this node
     /// ([`Node::child_bit`]): most words that follow one have none set,
     /// and the edges are not looked up for them.
     children: u32,
 }
+
+const _: () = assert!(std::mem::size_of::<Node>() == 32);
 
 impl Node {
     fn child_bit(word: u32) -> u32 {
@@ -355,7 +360,7 @@ impl Node {
         (self.one != NONE)
             .then_some(self.one)
             .into_iter()
-            .chain(self.more.iter().copied())
+            .chain(self.more.iter().flat_map(|more| more.iter().copied()))
     }
 }
 
@@ -514,23 +519,27 @@ impl Dictionary {
             n.one = p;
             n.one_spelling = spelling;
         } else {
-            n.more.push(p);
+            n.more.get_or_insert_default().push(p);
         }
     }
 
     /// Removes pattern `p` from `node`; `spellings` are every pattern's.
     fn remove_end(&mut self, node: u32, p: u32, spellings: &[Spelling]) {
         let n = &mut self.nodes[node as usize];
+        let more = n.more.get_or_insert_default();
         if n.one == p {
-            if n.more.is_empty() {
+            if more.is_empty() {
                 n.one = NONE;
                 n.one_spelling = Spelling::default();
             } else {
-                n.one = n.more.remove(0);
+                n.one = more.remove(0);
                 n.one_spelling = spellings[n.one as usize];
             }
         } else {
-            n.more.retain(|&q| q != p);
+            more.retain(|&q| q != p);
+        }
+        if n.more.as_ref().is_some_and(|more| more.is_empty()) {
+            n.more = None;
         }
     }
 
@@ -1738,9 +1747,11 @@ impl Matcher {
         if n.one != NONE && n.one_spelling.accepts(path) {
             record(n.one);
         }
-        for &p in &n.more {
-            if self.spellings[p as usize].accepts(path) {
-                record(p);
+        if let Some(more) = &n.more {
+            for &p in more.iter() {
+                if self.spellings[p as usize].accepts(path) {
+                    record(p);
+                }
             }
         }
     }
