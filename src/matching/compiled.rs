@@ -526,17 +526,18 @@ impl Dictionary {
     /// Removes pattern `p` from `node`; `spellings` are every pattern's.
     fn remove_end(&mut self, node: u32, p: u32, spellings: &[Spelling]) {
         let n = &mut self.nodes[node as usize];
-        let more = n.more.get_or_insert_default();
-        if n.one == p {
-            if more.is_empty() {
-                n.one = NONE;
-                n.one_spelling = Spelling::default();
-            } else {
+        // `more` is there only when it holds a pattern.
+        match (n.one == p, n.more.as_mut()) {
+            (true, Some(more)) => {
                 n.one = more.remove(0);
                 n.one_spelling = spellings[n.one as usize];
             }
-        } else {
-            more.retain(|&q| q != p);
+            (true, None) => {
+                n.one = NONE;
+                n.one_spelling = Spelling::default();
+            }
+            (false, Some(more)) => more.retain(|&q| q != p),
+            (false, None) => {}
         }
         if n.more.as_ref().is_some_and(|more| more.is_empty()) {
             n.more = None;
