@@ -243,7 +243,9 @@ struct WordEntry {
 struct Slot {
     id: u32,
     /// The word's [`WordEntry::first`] (in [`Dictionary::prefixes`], the
-    /// wildcard word's), kept here for the same reason.
+    /// wildcard word's), kept here for the same reason; in
+    /// [`Dictionary::ids`], a [`Sole`] instead where the node holds one
+    /// pattern and nothing else.
     first: u32,
     len: u32,
     /// The word's [`WordKey`], in two fields so that the slot stays 24 bytes.
@@ -329,6 +331,38 @@ impl Slot {
     }
 }
 
+/// A [`Slot::first`] that stands for a one-word node holding one pattern,
+/// which no phrase continues, and nothing else (most words in the
+/// dictionary at 100,000 rules): the pattern and what its word's spelling
+/// must be, so that the scan records it without reading the node. Node
+/// ids stay below [`Sole::TAG`] (that would be 64 GB of nodes).
+#[derive(Clone, Copy)]
+struct Sole {
+    pattern: u32,
+    case: CaseReq,
+}
+
+impl Sole {
+    const TAG: u32 = 1 << 31;
+    const PATTERN: u32 = (1 << 29) - 1;
+
+    /// The [`Slot::first`] that stands for `n`'s pattern, if `n` holds a
+    /// [`Sole`] one (whose id leaves room for the tag: [`NONE`] has every
+    /// bit set).
+    fn encode(n: &Node) -> Option<u32> {
+        (n.children == 0 && n.more.is_none() && n.one < Sole::PATTERN)
+            .then_some(Sole::TAG | ((n.one_spelling.case & 3) as u32) << 29 | n.one)
+    }
+
+    /// The [`Sole`] a [`Slot::first`] stands for, if it stands for one.
+    fn decode(first: u32) -> Option<Sole> {
+        (first & Sole::TAG != 0 && first != NONE).then(|| Sole {
+            pattern: first & Sole::PATTERN,
+            case: CaseReq::from_bits(u64::from(first >> 29)),
+        })
+    }
+}
+
 /// One trie node: a distinct phrase prefix. 32 bytes: the scan reads one
 /// for most words an article has in the dictionary, and at 100,000 rules
 /// a smaller node is a cache miss less often.
@@ -376,8 +410,8 @@ impl Dictionary {
         self.lookup_first(word, WordKey::of(word), hash).0
     }
 
-    /// The id of `word` (whose key is `key`) and its
-    /// [`WordEntry::first`], or [`NONE`] for both.
+    /// The id of `word` (whose key is `key`) and its [`Slot::first`] (a
+    /// node or a [`Sole`]), or [`NONE`] for both.
     fn lookup_first(&self, word: &[u8], key: WordKey, hash: u64) -> (u32, u32) {
         match self.ids.get(&hash) {
             None => (NONE, NONE),
@@ -472,12 +506,14 @@ impl Dictionary {
         to_u32(self.nodes.len() - 1)
     }
 
-    /// The trie node for `words`, created if needed.
-    fn node(&mut self, words: &[Box<str>]) -> u32 {
-        let mut node = NONE;
+    /// The trie node for `words`, created if needed, and the id of the
+    /// first word.
+    fn node(&mut self, words: &[Box<str>]) -> (u32, u32) {
+        let (mut node, mut first_word) = (NONE, NONE);
         for (k, word) in words.iter().enumerate() {
             let id = self.word_id(word);
             node = if k == 0 {
+                first_word = id;
                 match self.words[id as usize].first {
                     NONE => {
                         let n = self.new_node();
@@ -510,10 +546,29 @@ impl Dictionary {
                 }
             };
         }
-        node
+        (node, first_word)
     }
 
-    fn add_end(&mut self, node: u32, p: u32, spelling: Spelling) {
+    /// Sets the [`Slot::first`] of word `id` from its one-word node: after
+    /// every change to the trie that may change that node ([`Dictionary::node`]
+    /// is always followed by an [`Dictionary::add_end`]).
+    fn refresh_first(&mut self, id: u32) {
+        let Some(&WordEntry { first, .. }) = self.words.get(id as usize) else {
+            return;
+        };
+        let first = match self.nodes.get(first as usize) {
+            Some(n) => Sole::encode(n).unwrap_or(first),
+            None => first,
+        };
+        if let Some(slot) = self.ids.get_mut(&word_hash(self.word(id)))
+            && slot.id == id
+        {
+            slot.first = first;
+        }
+    }
+
+    /// Adds pattern `p` to `node`, a phrase of `first_word`.
+    fn add_end(&mut self, node: u32, p: u32, spelling: Spelling, first_word: u32) {
         let n = &mut self.nodes[node as usize];
         if n.one == NONE {
             n.one = p;
@@ -521,10 +576,12 @@ impl Dictionary {
         } else {
             n.more.get_or_insert_default().push(p);
         }
+        self.refresh_first(first_word);
     }
 
-    /// Removes pattern `p` from `node`; `spellings` are every pattern's.
-    fn remove_end(&mut self, node: u32, p: u32, spellings: &[Spelling]) {
+    /// Removes pattern `p` from `node`, a phrase of `first_word`;
+    /// `spellings` are every pattern's.
+    fn remove_end(&mut self, node: u32, p: u32, spellings: &[Spelling], first_word: u32) {
         let n = &mut self.nodes[node as usize];
         // `more` is there only when it holds a pattern.
         match (n.one == p, n.more.as_mut()) {
@@ -542,6 +599,7 @@ impl Dictionary {
         if n.more.as_ref().is_some_and(|more| more.is_empty()) {
             n.more = None;
         }
+        self.refresh_first(first_word);
     }
 
     /// Whether a word (whose key is `key`) of `len` bytes passes the start
@@ -739,6 +797,8 @@ impl Spelling {
 struct Pattern {
     /// Its trie node.
     node: u32,
+    /// The word id of its first word.
+    first_word: u32,
     /// Groups posted under it.
     groups: Vec<Posting>,
     /// Groups whose rule uses it (posted or not).
@@ -1083,8 +1143,10 @@ impl Matcher {
     }
 
     fn free_pattern(&mut self, p: u32) {
-        let node = self.patterns[p as usize].node;
-        self.dict.remove_end(node, p, &self.spellings);
+        let Pattern {
+            node, first_word, ..
+        } = self.patterns[p as usize];
+        self.dict.remove_end(node, p, &self.spellings, first_word);
         self.patterns[p as usize] = Pattern::default();
         self.spellings[p as usize] = Spelling::default();
         self.first_postings[p as usize] = (NO_POSTING, 0);
@@ -1286,7 +1348,7 @@ impl Matcher {
 
     /// The pattern for `phrase`, created if needed (no reference taken).
     fn intern(&mut self, phrase: &Phrase) -> u32 {
-        let node = self.dict.node(&phrase.words);
+        let (node, first_word) = self.dict.node(&phrase.words);
         let spelling = Spelling::of(phrase);
         let found = self.dict.nodes[node as usize]
             .patterns()
@@ -1302,6 +1364,7 @@ impl Matcher {
             .unwrap_or(0);
         let pattern = Pattern {
             node,
+            first_word,
             rarity: u16::try_from(
                 (phrase.words.len().min(MAX_PATTERN_WORDS) << 6) | longest.min(63),
             )
@@ -1321,7 +1384,7 @@ impl Matcher {
                 to_u32(self.patterns.len() - 1)
             }
         };
-        self.dict.add_end(node, p, spelling);
+        self.dict.add_end(node, p, spelling, first_word);
         p
     }
 
@@ -1670,8 +1733,18 @@ impl Matcher {
                 self.begin(&cx, *u, extra.first[next], path, out);
                 next += 1;
             }
-            if let Some(unit) = cx.own(start as usize) {
-                self.begin(&cx, unit, first, path, out);
+            let Some(unit) = cx.own(start as usize) else {
+                continue;
+            };
+            match Sole::decode(first) {
+                Some(sole) if sole.case.accepts(unit.shape) => out.push(Occurrence {
+                    pattern: sole.pattern,
+                    start,
+                    end: start + 1,
+                    field: tokens.tokens[start as usize].field,
+                }),
+                Some(_) => {}
+                None => self.begin(&cx, unit, first, path, out),
             }
         }
         for (u, &first) in others[next..].iter().zip(&extra.first[next..]) {
@@ -1781,9 +1854,9 @@ impl Matcher {
                     units.push(unit(id));
                     first.push(node);
                 };
-                let (id, node) = self.dict.lookup_first(word, key, run.hash);
+                let (id, _) = self.dict.lookup_first(word, key, run.hash);
                 if id != NONE {
-                    found(id, node);
+                    found(id, self.dict.words[id as usize].first);
                 }
                 self.dict.wildcards_of(word, key, &mut found);
                 joined.next();

@@ -1889,6 +1889,64 @@ fn incremental_changes_match_a_full_build() {
     assert_eq!(ids(&full, text), [0, 1, 2, 3, 4, 5, 6]);
 }
 
+/// A word whose trie node holds one pattern and nothing else is matched
+/// from its dictionary slot alone: the slot must follow every change to
+/// the node, and keep the pattern's spelling requirement.
+#[test]
+fn a_word_node_changed_by_other_rules_still_matches_as_its_rules_say() {
+    let texts = [
+        "The QZX said grain prices rose",
+        "qzx grain deal was signed",
+        "Grain deal talks",
+    ];
+    // What changes, the rule id, the rule added (None: removed), the ids
+    // matching each text.
+    type Step<'a> = (&'a str, i64, Option<&'a str>, [&'a [i64]; 3]);
+    let steps: [Step; 6] = [
+        (
+            "one pattern, any spelling",
+            1,
+            Some("keyword:grain"),
+            [&[1], &[1], &[1]],
+        ),
+        ("an acronym", 2, Some("keyword:QZX"), [&[1, 2], &[1], &[1]]),
+        (
+            "a phrase continues a word",
+            3,
+            Some("keyword:grain deal"),
+            [&[1, 2], &[1, 3], &[1, 3]],
+        ),
+        (
+            "a second spelling of a word",
+            4,
+            Some("keyword:qzx"),
+            [&[1, 2, 4], &[1, 3, 4], &[1, 3]],
+        ),
+        (
+            "the second spelling goes",
+            4,
+            None,
+            [&[1, 2], &[1, 3], &[1, 3]],
+        ),
+        ("the phrase goes", 3, None, [&[1, 2], &[1], &[1]]),
+    ];
+    let mut matcher = Matcher::empty();
+    for (what, id, spec, expected) in steps {
+        match spec {
+            Some(spec) => matcher.add_rule(id, &RuleSpec::parse(spec).expect("valid")),
+            None => assert!(matcher.remove_rule(id), "{what}"),
+        }
+        for (text, want) in texts.iter().zip(expected) {
+            assert_eq!(ids(&matcher, text), want, "{what}: {text}");
+        }
+    }
+    // The other order: the acronym's spelling added to a word that had
+    // another.
+    let matcher = matcher_of(&[(4, "keyword:qzx"), (2, "keyword:QZX")]);
+    assert_eq!(ids(&matcher, texts[0]), [2, 4]);
+    assert_eq!(ids(&matcher, texts[1]), [4]);
+}
+
 #[test]
 fn identical_rules_of_many_chats_are_one_group() {
     let mut builder = MatcherBuilder::new();
