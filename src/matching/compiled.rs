@@ -1493,7 +1493,7 @@ impl Matcher {
         if occurrences.is_empty() && self.always.is_empty() {
             return;
         }
-        by_pattern.fill(occurrences, self.patterns.len());
+        by_pattern.fill(occurrences);
         // Two bits per pattern: occurred in the title or body, and occurred
         // anywhere.
         bits.resize((2 * self.patterns.len()).div_ceil(64), 0);
@@ -2355,12 +2355,15 @@ impl Matches<'_, '_> {
 }
 
 /// Each pattern's occurrences, in text order, as lists threaded through
-/// the occurrences: no sorting, and a lookup is one read.
+/// the occurrences: no sorting, and a lookup is a probe or two of a table
+/// sized to the article (one sized to the matcher's patterns was a cache
+/// miss per pattern that occurred, at 100,000 rules).
 #[derive(Default)]
 struct ByPattern {
-    /// Pattern id → its first occurrence, or [`NONE`]: [`NONE`] for every
-    /// pattern between articles, so that it is sized once per matcher.
-    first: Vec<u32>,
+    /// (pattern, its first occurrence), by [`ByPattern::slot`] with linear
+    /// probing; [`NONE`] patterns are free. At least twice as long as the
+    /// article's occurrences, and a power of two.
+    table: Vec<(u32, u32)>,
     /// Occurrence → the next occurrence of its pattern, or [`NONE`].
     next: Vec<u32>,
     /// The patterns that occurred.
@@ -2368,31 +2371,52 @@ struct ByPattern {
 }
 
 impl ByPattern {
-    fn fill(&mut self, occurrences: &[Occurrence], patterns: usize) {
-        self.first.resize(patterns, NONE);
+    fn fill(&mut self, occurrences: &[Occurrence]) {
+        self.table.clear();
+        self.table.resize(
+            (2 * occurrences.len()).next_power_of_two().max(16),
+            (NONE, NONE),
+        );
         self.next.clear();
         self.next.resize(occurrences.len(), NONE);
         for (i, o) in occurrences.iter().enumerate().rev() {
-            let head = &mut self.first[o.pattern as usize];
-            if *head == NONE {
+            let at = self.slot(o.pattern);
+            let entry = &mut self.table[at];
+            if entry.0 == NONE {
+                *entry = (o.pattern, NONE);
                 self.patterns.push(o.pattern);
             }
-            self.next[i] = *head;
-            *head = to_u32(i);
+            self.next[i] = entry.1;
+            entry.1 = to_u32(i);
         }
+    }
+
+    /// Where pattern `p` is in the table, or the free entry where it would
+    /// go.
+    fn slot(&self, p: u32) -> usize {
+        let mask = self.table.len() - 1;
+        // Fibonacci hashing: the product's high bits, as many as the
+        // table's length has.
+        let bits = self.table.len().trailing_zeros();
+        let mut at = (u64::from(p).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - bits)) as usize;
+        while self.table[at].0 != p && self.table[at].0 != NONE {
+            at = (at + 1) & mask;
+        }
+        at
     }
 
     /// Empties it for the next article.
     fn clear(&mut self) {
-        for &p in &self.patterns {
-            self.first[p as usize] = NONE;
-        }
         self.patterns.clear();
     }
 
     /// Occurrence indices of pattern `p`.
     fn get(&self, p: u32) -> impl Iterator<Item = u32> + '_ {
-        let head = self.first.get(p as usize).copied().unwrap_or(NONE);
+        let head = if self.table.is_empty() {
+            NONE
+        } else {
+            self.table[self.slot(p)].1
+        };
         std::iter::successors((head != NONE).then_some(head), |&i| {
             let n = self.next[i as usize];
             (n != NONE).then_some(n)
