@@ -335,8 +335,8 @@ impl Slot {
 /// which no phrase continues, and nothing else (in the benchmark at
 /// 100,000 rules, about half of the words an article has in the
 /// dictionary): the pattern and what its word's spelling must be, so that
-/// the scan records it without reading the node. Node
-/// ids stay below [`Sole::TAG`] (that would be 64 GB of nodes).
+/// the scan records it without reading the node. Node ids stay below
+/// [`Sole::TAG`] (that would be 64 GB of nodes).
 #[derive(Clone, Copy)]
 struct Sole {
     pattern: u32,
@@ -520,11 +520,8 @@ impl Dictionary {
                     NONE => {
                         let n = self.new_node();
                         self.words[id as usize].first = n;
-                        if let Some(slot) = self.ids.get_mut(&word_hash(word))
-                            && slot.id == id
-                        {
-                            slot.first = n;
-                        }
+                        // The word's own slot is set by the `add_end`
+                        // that follows ([`Dictionary::refresh_first`]).
                         if let Some(prefix) = word.strip_suffix('*')
                             && let Some(slot) =
                                 self.prefixes.get_mut(&PrefixHash::of(prefix.as_bytes()))
@@ -551,9 +548,10 @@ impl Dictionary {
         (node, first_word)
     }
 
-    /// Sets the [`Slot::first`] of word `id` from its one-word node: after
-    /// every change to the trie that may change that node ([`Dictionary::node`]
-    /// is always followed by an [`Dictionary::add_end`]).
+    /// Sets the [`Slot::first`] of word `id` in [`Dictionary::ids`] from
+    /// its one-word node, after every change to that node: the only
+    /// writer of it ([`Dictionary::node`] is always followed by an
+    /// [`Dictionary::add_end`]).
     fn refresh_first(&mut self, id: u32) {
         let Some(&WordEntry { first, .. }) = self.words.get(id as usize) else {
             return;
