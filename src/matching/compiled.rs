@@ -190,13 +190,10 @@ const NONE: u32 = u32::MAX;
 /// The phrase dictionary: word ids and a trie over them.
 #[derive(Clone, Default)]
 struct Dictionary {
-    /// [`word_hash`] of a word → its id. Articles come with their words'
+    /// Word → its id, by [`word_hash`]. Articles come with their words'
     /// hashes, so a lookup hashes nothing; a hit is checked against the word
     /// its [`Slot`] holds.
-    ids: HashMap<u64, Slot, BuildHasherDefault<HashedKey>>,
-    /// Words whose hash an earlier word already had (vanishingly rare, but
-    /// possible): looked up by their text.
-    collided: HashMap<Box<str>, u32, FxBuildHasher>,
+    ids: WordTable,
     /// Word id → where its text is in `text`, and its one-word trie node.
     words: Vec<WordEntry>,
     /// Every word, one after the other.
@@ -251,6 +248,78 @@ struct Slot {
     /// The word's [`WordKey`], in two fields so that the slot stays 24 bytes.
     tail: u32,
     head: u64,
+}
+
+/// [`Dictionary::ids`]: slots by [`word_hash`], in one array probed in
+/// order from where a hash points (open addressing): a word absent from
+/// the dictionary, as most of an article's are, costs one read where the
+/// slot is, and that place is known before the lookup, so that
+/// [`WordTable::touch`] can fetch every word's slot of an article at once.
+#[derive(Clone, Default)]
+struct WordTable {
+    /// (hash, slot); an empty place has [`NONE`] as its slot's id. A power
+    /// of two long, at least twice as long as it holds, so that most
+    /// probes end at the first place or the next.
+    entries: Vec<(u64, Slot)>,
+    len: usize,
+}
+
+impl WordTable {
+    const EMPTY: (u64, Slot) = (
+        0,
+        Slot {
+            id: NONE,
+            first: NONE,
+            len: 0,
+            tail: 0,
+            head: 0,
+        },
+    );
+
+    /// The place of the first slot with `hash` that `is` accepts.
+    fn find(&self, hash: u64, is: impl Fn(&Slot) -> bool) -> Option<usize> {
+        let mask = self.entries.len().checked_sub(1)?;
+        let mut at = hash as usize & mask;
+        loop {
+            let (h, slot) = &self.entries[at];
+            if slot.id == NONE {
+                return None;
+            }
+            if *h == hash && is(slot) {
+                return Some(at);
+            }
+            at = (at + 1) & mask;
+        }
+    }
+
+    /// Reads where a lookup of `hash` begins, and returns something of it
+    /// to fold into a value that is kept: reads of many words, done one
+    /// after the other, wait on memory together rather than in turn.
+    fn touch(&self, hash: u64) -> u32 {
+        let mask = self.entries.len().wrapping_sub(1);
+        self.entries
+            .get(hash as usize & mask)
+            .map_or(0, |e| e.1.first)
+    }
+
+    /// Adds `slot` (a word not in the table) under `hash`.
+    fn insert(&mut self, hash: u64, slot: Slot) {
+        if 2 * (self.len + 1) > self.entries.len() {
+            let grown = vec![Self::EMPTY; (2 * self.entries.len()).max(64)];
+            let old = std::mem::replace(&mut self.entries, grown);
+            self.len = 0;
+            for (h, s) in old.into_iter().filter(|(_, s)| s.id != NONE) {
+                self.insert(h, s);
+            }
+        }
+        let mask = self.entries.len() - 1;
+        let mut at = hash as usize & mask;
+        while self.entries[at].1.id != NONE {
+            at = (at + 1) & mask;
+        }
+        self.entries[at] = (hash, slot);
+        self.len += 1;
+    }
 }
 
 /// Bytes of a word in its [`WordKey`].
@@ -415,19 +484,20 @@ impl Dictionary {
     /// The id of `word` (whose key is `key`) and its [`Slot::first`] (a
     /// node or a [`Sole`]), or [`NONE`] for both.
     fn lookup_first(&self, word: &[u8], key: WordKey, hash: u64) -> (u32, u32) {
-        match self.ids.get(&hash) {
-            None => (NONE, NONE),
-            Some(slot) if slot.holds(word, key, || self.word(slot.id).as_bytes()) => {
+        match self.slot_of(word, key, hash) {
+            Some(at) => {
+                let slot = &self.ids.entries[at].1;
                 (slot.id, slot.first)
             }
-            Some(_) => match std::str::from_utf8(word)
-                .ok()
-                .and_then(|w| self.collided.get(w))
-            {
-                Some(&id) => (id, self.words[id as usize].first),
-                None => (NONE, NONE),
-            },
+            None => (NONE, NONE),
         }
+    }
+
+    /// Where `word` (whose key is `key`) is in [`Dictionary::ids`].
+    fn slot_of(&self, word: &[u8], key: WordKey, hash: u64) -> Option<usize> {
+        self.ids.find(hash, |slot| {
+            slot.holds(word, key, || self.word(slot.id).as_bytes())
+        })
     }
 
     fn word_id(&mut self, word: &str) -> u32 {
@@ -443,14 +513,7 @@ impl Dictionary {
             first: NONE,
         });
         self.text.push_str(word);
-        match self.ids.entry(hash) {
-            std::collections::hash_map::Entry::Occupied(_) => {
-                self.collided.insert(word.into(), id);
-            }
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(Slot::new(id, word.as_bytes()));
-            }
-        }
+        self.ids.insert(hash, Slot::new(id, word.as_bytes()));
         if let Some(prefix) = word.strip_suffix('*') {
             let hash = PrefixHash::of(prefix.as_bytes());
             match self.prefixes.entry(hash) {
@@ -560,10 +623,9 @@ impl Dictionary {
             Some(n) => Sole::encode(n).unwrap_or(first),
             None => first,
         };
-        if let Some(slot) = self.ids.get_mut(&word_hash(self.word(id)))
-            && slot.id == id
-        {
-            slot.first = first;
+        let word = self.word(id).as_bytes();
+        if let Some(at) = self.slot_of(word, WordKey::of(word), word_hash(self.word(id))) {
+            self.ids.entries[at].1.first = first;
         }
     }
 
@@ -1709,6 +1771,10 @@ impl Matcher {
         // dictionary is a guess the processor often gets wrong.
         starts.resize(n, (0, NONE));
         wild.resize(n, 0);
+        // Every word's slot read first, in a loop of its own: the reads
+        // don't wait on each other there, so at 100,000 rules the cache
+        // misses overlap instead of stalling the lookups one after the other.
+        black_box((0..n).fold(0, |acc, i| acc ^ self.dict.ids.touch(tokens.tokens[i].hash)));
         let (mut k, mut w) = (0, 0);
         for i in 0..n {
             let word = tokens.word_bytes(i);
@@ -1722,6 +1788,14 @@ impl Matcher {
         }
         starts.truncate(k);
         wild.truncate(w);
+        // The same for the trie nodes those words begin.
+        black_box(starts.iter().fold(0, |acc, &(_, first)| {
+            acc ^ self
+                .dict
+                .nodes
+                .get(first as usize)
+                .map_or(0, |n| n.children)
+        }));
         let extra = self.extra_units(tokens, wild);
         let cx = ScanCx {
             tokens,
@@ -2648,6 +2722,39 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn words_that_share_a_hash_are_told_apart() {
+        // Long words alike in their first 12 bytes among them.
+        let mut words: Vec<String> = (0..200).map(|k| format!("word{k}")).collect();
+        words.extend(["internationalism", "internationalist", "internationally"].map(String::from));
+        let hash = |id: usize| id as u64 % 3;
+        let mut table = WordTable::default();
+        // Under three hashes, most words share theirs with many others; the
+        // table grows several times on the way.
+        for (id, w) in words.iter().enumerate() {
+            table.insert(hash(id), Slot::new(to_u32(id), w.as_bytes()));
+        }
+        let find = |word: &str, hash: u64| {
+            let key = WordKey::of(word.as_bytes());
+            table
+                .find(hash, |s| {
+                    s.holds(word.as_bytes(), key, || words[s.id as usize].as_bytes())
+                })
+                .map(|at| table.entries[at].1.id)
+        };
+        for (id, w) in words.iter().enumerate() {
+            assert_eq!(find(w, hash(id)), Some(to_u32(id)), "{w}");
+            // Under another hash, not found.
+            assert_eq!(find(w, hash(id) + 1), None, "{w}");
+        }
+        for absent in ["word200", "internationalise", "wor"] {
+            for h in 0..4 {
+                assert_eq!(find(absent, h), None, "{absent}");
+            }
+        }
+        assert_eq!(WordTable::default().find(0, |_| true), None);
     }
 
     #[test]
