@@ -193,13 +193,13 @@ struct Dictionary {
     /// Word → its id, by [`word_hash`]. Articles come with their words'
     /// hashes, so a lookup hashes nothing; a hit is checked against the word
     /// its [`Slot`] holds.
-    ids: WordTable,
+    ids: Table<Slot>,
     /// Word id → where its text is in `text`, and its one-word trie node.
     words: Vec<WordEntry>,
     /// Every word, one after the other.
     text: String,
-    /// (node, next word id) → node.
-    edges: HashMap<(u32, u32), u32, FxBuildHasher>,
+    /// [`edge_hash`] of (node, next word id) → node.
+    edges: Table<u32>,
     nodes: Vec<Node>,
     /// [`PrefixHash`] of a wildcard's prefix → word id of the wildcard
     /// word (`sanction*`), with the prefix to check a hit against.
@@ -250,76 +250,113 @@ struct Slot {
     head: u64,
 }
 
-/// [`Dictionary::ids`]: slots by [`word_hash`], in one array probed in
-/// order from where a hash points (open addressing): a word absent from
-/// the dictionary, as most of an article's are, costs one read where the
-/// slot is, and that place is known before the lookup, so that
-/// [`WordTable::touch`] can fetch every word's slot of an article at once.
-#[derive(Clone, Default)]
-struct WordTable {
-    /// (hash, slot); an empty place has [`NONE`] as its slot's id. A power
-    /// of two long, at least twice as long as it holds, so that most
-    /// probes end at the first place or the next.
-    entries: Vec<(u64, Slot)>,
+/// A hash table in one array, probed in order from where a hash points
+/// (open addressing), for the lookups of every word of an article: a
+/// word absent from the dictionary, as most are, costs one read where the
+/// hash points, and that place is known before the lookup, so that
+/// [`Table::touch`] can fetch it for every word of an article at once.
+/// Entries are never removed.
+#[derive(Clone)]
+struct Table<T> {
+    /// (hash, value); [`Vacant::VACANT`] where none is. A power of two
+    /// long, at least twice as long as it holds, so that most probes end
+    /// at the first place or the next.
+    entries: Vec<(u64, T)>,
     len: usize,
 }
 
-impl WordTable {
-    const EMPTY: (u64, Slot) = (
-        0,
-        Slot {
-            id: NONE,
-            first: NONE,
-            len: 0,
-            tail: 0,
-            head: 0,
-        },
-    );
+/// A value of a [`Table`], with one that marks an empty place.
+trait Vacant: Copy {
+    const VACANT: Self;
+    fn is_vacant(&self) -> bool;
+}
 
-    /// The place of the first slot with `hash` that `is` accepts.
-    fn find(&self, hash: u64, is: impl Fn(&Slot) -> bool) -> Option<usize> {
+impl Vacant for Slot {
+    const VACANT: Slot = Slot {
+        id: NONE,
+        first: NONE,
+        len: 0,
+        tail: 0,
+        head: 0,
+    };
+
+    fn is_vacant(&self) -> bool {
+        self.id == NONE
+    }
+}
+
+impl Vacant for u32 {
+    const VACANT: u32 = NONE;
+
+    fn is_vacant(&self) -> bool {
+        *self == NONE
+    }
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            entries: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T: Vacant> Table<T> {
+    /// The place of the first value under `hash` that `is` accepts.
+    fn find(&self, hash: u64, is: impl Fn(&T) -> bool) -> Option<usize> {
         let mask = self.entries.len().checked_sub(1)?;
         let mut at = hash as usize & mask;
         loop {
-            let (h, slot) = &self.entries[at];
-            if slot.id == NONE {
+            let (h, value) = &self.entries[at];
+            if value.is_vacant() {
                 return None;
             }
-            if *h == hash && is(slot) {
+            if *h == hash && is(value) {
                 return Some(at);
             }
             at = (at + 1) & mask;
         }
     }
 
-    /// Reads where a lookup of `hash` begins, and returns something of it
-    /// to fold into a value that is kept: reads of many words, done one
-    /// after the other, wait on memory together rather than in turn.
-    fn touch(&self, hash: u64) -> u32 {
+    /// Reads the place where a lookup of `hash` begins, returning a value
+    /// to fold into one that is kept: reads done one after the other in a
+    /// loop of their own wait on memory together rather than in turn.
+    fn touch(&self, hash: u64) -> u64 {
         let mask = self.entries.len().wrapping_sub(1);
-        self.entries
-            .get(hash as usize & mask)
-            .map_or(0, |e| e.1.first)
+        self.entries.get(hash as usize & mask).map_or(0, |e| e.0)
     }
 
-    /// Adds `slot` (a word not in the table) under `hash`.
-    fn insert(&mut self, hash: u64, slot: Slot) {
+    /// Adds `value` (not in the table) under `hash`.
+    fn insert(&mut self, hash: u64, value: T) {
         if 2 * (self.len + 1) > self.entries.len() {
-            let grown = vec![Self::EMPTY; (2 * self.entries.len()).max(64)];
+            let grown = vec![(0, T::VACANT); (2 * self.entries.len()).max(64)];
             let old = std::mem::replace(&mut self.entries, grown);
             self.len = 0;
-            for (h, s) in old.into_iter().filter(|(_, s)| s.id != NONE) {
-                self.insert(h, s);
+            for (h, v) in old.into_iter().filter(|(_, v)| !v.is_vacant()) {
+                self.insert(h, v);
             }
         }
         let mask = self.entries.len() - 1;
         let mut at = hash as usize & mask;
-        while self.entries[at].1.id != NONE {
+        while !self.entries[at].1.is_vacant() {
             at = (at + 1) & mask;
         }
-        self.entries[at] = (hash, slot);
+        self.entries[at] = (hash, value);
         self.len += 1;
     }
+}
+
+/// The [`Table`] hash of the trie edge from `node` on word `word`: a
+/// bijection (murmur3's finaliser), so that the hash alone tells edges
+/// apart.
+fn edge_hash(node: u32, word: u32) -> u64 {
+    let mut h = u64::from(node) << 32 | u64::from(word);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 /// Bytes of a word in its [`WordKey`].
@@ -493,6 +530,12 @@ impl Dictionary {
         }
     }
 
+    /// The trie node after `node` on word `word`, if there is one.
+    fn child(&self, node: u32, word: u32) -> Option<u32> {
+        let at = self.edges.find(edge_hash(node, word), |_| true)?;
+        Some(self.edges.entries[at].1)
+    }
+
     /// Where `word` (whose key is `key`) is in [`Dictionary::ids`].
     fn slot_of(&self, word: &[u8], key: WordKey, hash: u64) -> Option<usize> {
         self.ids.find(hash, |slot| {
@@ -597,11 +640,11 @@ impl Dictionary {
                     n => n,
                 }
             } else {
-                match self.edges.get(&(node, id)) {
-                    Some(&n) => n,
+                match self.child(node, id) {
+                    Some(n) => n,
                     None => {
                         let n = self.new_node();
-                        self.edges.insert((node, id), n);
+                        self.edges.insert(edge_hash(node, id), n);
                         self.nodes[node as usize].children |= Node::child_bit(id);
                         n
                     }
@@ -1796,6 +1839,16 @@ impl Matcher {
                 .get(first as usize)
                 .map_or(0, |n| n.children)
         }));
+        // And for the edges to the next word, where a phrase may go on.
+        black_box(starts.iter().fold(0, |acc, &(i, first)| {
+            let next = ids.get(i as usize + 1).copied().unwrap_or(NONE);
+            match self.dict.nodes.get(first as usize) {
+                Some(n) if n.children & Node::child_bit(next) != 0 => {
+                    acc ^ self.dict.edges.touch(edge_hash(first, next))
+                }
+                _ => acc,
+            }
+        }));
         let extra = self.extra_units(tokens, wild);
         let cx = ScanCx {
             tokens,
@@ -1873,7 +1926,7 @@ impl Matcher {
         }
         for unit in cx.units_at(next) {
             if n.children & Node::child_bit(unit.id) != 0
-                && let Some(&child) = self.dict.edges.get(&(node, unit.id))
+                && let Some(child) = self.dict.child(node, unit.id)
             {
                 path.push(unit);
                 self.walk(cx, child, path, out);
@@ -2730,7 +2783,7 @@ mod tests {
         let mut words: Vec<String> = (0..200).map(|k| format!("word{k}")).collect();
         words.extend(["internationalism", "internationalist", "internationally"].map(String::from));
         let hash = |id: usize| id as u64 % 3;
-        let mut table = WordTable::default();
+        let mut table = Table::default();
         // Under three hashes, most words share theirs with many others; the
         // table grows several times on the way.
         for (id, w) in words.iter().enumerate() {
@@ -2754,7 +2807,7 @@ mod tests {
                 assert_eq!(find(absent, h), None, "{absent}");
             }
         }
-        assert_eq!(WordTable::default().find(0, |_| true), None);
+        assert_eq!(Table::<u32>::default().find(0, |_| true), None);
     }
 
     #[test]
