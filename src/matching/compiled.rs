@@ -16,7 +16,8 @@
 //!   one group holding many rule ids, evaluated and explained once.
 //!
 //! Matching an article cuts it into words once ([`Analyzed`]), looks each
-//! word up once, and walks the trie from every word for as long as the
+//! word up once (having first read where every word's lookup will land, so
+//! that at 100,000 rules the cache misses overlap), and walks the trie from every word for as long as the
 //! following words extend a known phrase (a hyphenated word is tried both as
 //! its parts and as a whole): all occurrences of all phrases are found,
 //! overlapping ones included (`Putin` and `Vladimir Putin`), and the work
@@ -232,7 +233,7 @@ struct WordEntry {
     first: u32,
 }
 
-/// A word's id in a [`Dictionary`] hash map, with the word's length and
+/// A word's id in a [`Dictionary`] table, with the word's length and
 /// [`WordKey`]: an article's word is checked against most words without
 /// reading other memory (at 100,000 rules, reading it was one cache miss
 /// per word of an article).
