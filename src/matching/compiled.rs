@@ -17,12 +17,12 @@
 //!
 //! Matching an article cuts it into words once ([`Analyzed`]), looks each
 //! word up once (having first read where every word's lookup will land, so
-//! that at 100,000 rules the cache misses overlap), and walks the trie from every word for as long as the
-//! following words extend a known phrase (a hyphenated word is tried both as
-//! its parts and as a whole): all occurrences of all phrases are found,
-//! overlapping ones included (`Putin` and `Vladimir Putin`), and the work
-//! depends on the text and the phrases present in it, not on how many rules
-//! there are. Only the groups posted by a pattern or country that occurred
+//! that at 100,000 rules the cache misses overlap), and walks the trie from
+//! every word for as long as the following words extend a known phrase (a
+//! hyphenated word is tried both as its parts and as a whole): all
+//! occurrences of all phrases are found, overlapping ones included (`Putin`
+//! and `Vladimir Putin`), and the work depends on the text and the phrases
+//! present in it, not on how many rules there are. Only the groups posted by a pattern or country that occurred
 //! (the candidates) are then looked at: keyword and person rules match when
 //! any of their patterns occurred in the title or body, country rules when a
 //! name of the country (or, with `+capital`, a capital or seat) occurred
