@@ -15,28 +15,28 @@
 //! - a group is one distinct compiled rule: every chat's `country:Russia` is
 //!   one group holding many rule ids, evaluated and explained once.
 //!
-//! Matching an article cuts it into words once ([`Analyzed`]), looks each
-//! word up once (having first read where every word's lookup will land, so
-//! that at 100,000 rules the cache misses overlap), and walks the trie from
-//! every word for as long as the following words extend a known phrase (a
-//! hyphenated word is tried both as its parts and as a whole): all
-//! occurrences of all phrases are found, overlapping ones included (`Putin`
-//! and `Vladimir Putin`), and the work depends on the text and the phrases
-//! present in it, not on how many rules there are. Only the groups posted by a pattern or country that occurred
-//! (the candidates) are then looked at: keyword and person rules match when
-//! any of their patterns occurred in the title or body, country rules when a
-//! name of the country (or, with `+capital`, a capital or seat) occurred
+//! Matching an article cuts it into words once ([`Analyzed`]), looks each word
+//! up once (having first read where every word's lookup will land, so that at
+//! 100,000 rules the cache misses overlap), and walks the trie from every word
+//! for as long as the following words extend a known phrase (a hyphenated word
+//! is tried both as its parts and as a whole): all occurrences of all phrases
+//! are found, overlapping ones included (`Putin` and `Vladimir Putin`), and the
+//! work depends on the text and the phrases present in it, not on how many
+//! rules there are. Only the groups posted by a pattern or country that
+//! occurred (the candidates) are then looked at: keyword and person rules match
+//! when any of their patterns occurred in the title or body, country rules when
+//! a name of the country (or, with `+capital`, a capital or seat) occurred
 //! outside a longer name of another place, and queries are evaluated on the
 //! occurrences, NEAR on their word positions. A query is posted only under a
 //! set of its terms one of which must occur for it to be true (the idea of
-//! Lucene Monitor's presearcher), so its common words and its NOT terms
-//! don't make it a candidate for every article; a query with no such set
-//! would be evaluated for every article and is counted in
-//! [`MatcherStats::always_evaluated`] (parsing refuses them, so it stays 0).
-//! A query posted under one part of an AND or NEAR also carries, in its
-//! posting, the most selective other part ([`Posting::filter`]): a bit test
-//! on what occurred drops it before the group is read, which at 100,000
-//! rules is most of the queries a common word posts.
+//! Lucene Monitor's presearcher), so its common words and its NOT terms don't
+//! make it a candidate for every article; a query with no such set would be
+//! evaluated for every article and is counted in
+//! [`MatcherStats::always_evaluated`] (parsing refuses them, so it stays 0). A
+//! query posted under one part of an AND or NEAR also carries, in its posting,
+//! the most selective other part ([`Posting::filter`]): a bit test on what
+//! occurred drops it before the group is read, which at 100,000 rules is most
+//! of the queries a common word posts.
 //!
 //! Deciding is kept apart from explaining: rules that matched the same
 //! words share one explanation, built when first asked for.
