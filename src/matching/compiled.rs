@@ -59,7 +59,7 @@ use super::gazetteer::{self, CountryId};
 use super::names;
 use super::query::{Expr, Fields};
 use super::rule::{Atom, CountryRef, Parsed, Person, Phrase, RuleSpec};
-use super::token::{BODY, CaseReq, SOURCE, Shape, TITLE, Tokens, to_u32, word_hash};
+use super::token::{BODY, CaseReq, SOURCE, Shape, TITLE, Tokens, avalanche, to_u32, word_hash};
 
 /// An article to match, as plain text (HTML already removed).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -349,15 +349,9 @@ impl<T: Vacant> Table<T> {
 }
 
 /// The [`Table`] hash of the trie edge from `node` on word `word`: a
-/// bijection (murmur3's finaliser), so that the hash alone tells edges
-/// apart.
+/// bijection, so that the hash alone tells edges apart.
 fn edge_hash(node: u32, word: u32) -> u64 {
-    let mut h = u64::from(node) << 32 | u64::from(word);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
+    avalanche(u64::from(node) << 32 | u64::from(word))
 }
 
 /// Bytes of a word in its [`WordKey`].

@@ -958,6 +958,12 @@ pub(crate) fn word_hash(word: &str) -> u64 {
             .fold(0u64, |w, (k, b)| w | u64::from(*b) << (8 * k));
         h = (h.rotate_left(5) ^ w).wrapping_mul(SEED);
     }
+    avalanche(h)
+}
+
+/// murmur3's 64-bit finaliser: every bit of the result depends on every
+/// bit of `h`, and no two inputs give the same result (a bijection).
+pub(crate) fn avalanche(mut h: u64) -> u64 {
     h ^= h >> 33;
     h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
     h ^= h >> 33;
