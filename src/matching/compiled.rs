@@ -661,8 +661,9 @@ impl Dictionary {
             Some(n) => Sole::encode(n).unwrap_or(first),
             None => first,
         };
-        let word = self.word(id).as_bytes();
-        if let Some(at) = self.slot_of(word, WordKey::of(word), word_hash(self.word(id))) {
+        let word = self.word(id);
+        let (key, hash) = (WordKey::of(word.as_bytes()), word_hash(word));
+        if let Some(at) = self.slot_of(word.as_bytes(), key, hash) {
             self.ids.entries[at].1.first = first;
         }
     }
@@ -1826,22 +1827,16 @@ impl Matcher {
         }
         starts.truncate(k);
         wild.truncate(w);
-        // The same for the trie nodes those words begin.
-        black_box(starts.iter().fold(0, |acc, &(_, first)| {
-            acc ^ self
-                .dict
-                .nodes
-                .get(first as usize)
-                .map_or(0, |n| n.children)
-        }));
-        // And for the edges to the next word, where a phrase may go on.
+        // The same for the trie nodes those words begin, and for the edge
+        // to the next word where a phrase may go on with it.
         black_box(starts.iter().fold(0, |acc, &(i, first)| {
             let next = ids.get(i as usize + 1).copied().unwrap_or(NONE);
             match self.dict.nodes.get(first as usize) {
                 Some(n) if n.children & Node::child_bit(next) != 0 => {
                     acc ^ self.dict.edges.touch(edge_hash(first, next))
                 }
-                _ => acc,
+                Some(n) => acc ^ u64::from(n.children),
+                None => acc,
             }
         }));
         let extra = self.extra_units(tokens, wild);
