@@ -202,11 +202,10 @@ struct Dictionary {
     /// [`edge_hash`] of (node, next word id) → node.
     edges: Table<u32>,
     nodes: Vec<Node>,
-    /// [`PrefixHash`] of a wildcard's prefix → word id of the wildcard
-    /// word (`sanction*`), with the prefix to check a hit against.
-    prefixes: HashMap<u64, Slot, BuildHasherDefault<HashedKey>>,
-    /// Prefixes whose hash an earlier prefix already had: by their text.
-    collided_prefixes: HashMap<Box<str>, u32, FxBuildHasher>,
+    /// [`PrefixHash`] of a wildcard's prefix → the slot of the wildcard
+    /// word (`sanction*`): its id and first node, with the prefix (not the
+    /// word) to check a hit against.
+    prefixes: Table<Slot>,
     /// Distinct prefix lengths in bytes, ascending.
     prefix_lens: Vec<usize>,
     /// Bit per [`PrefixHash`] of a prefix ([`PREFIX_GATE_BITS`] of them):
@@ -326,6 +325,14 @@ impl<T: Vacant> Table<T> {
     fn touch(&self, hash: u64) -> u64 {
         let mask = self.entries.len().wrapping_sub(1);
         self.entries.get(hash as usize & mask).map_or(0, |e| e.0)
+    }
+
+    /// Every value.
+    fn values(&self) -> impl Iterator<Item = &T> {
+        self.entries
+            .iter()
+            .map(|(_, v)| v)
+            .filter(|v| !v.is_vacant())
     }
 
     /// Adds `value` (not in the table) under `hash`.
@@ -553,15 +560,10 @@ impl Dictionary {
         self.text.push_str(word);
         self.ids.insert(hash, Slot::new(id, word.as_bytes()));
         if let Some(prefix) = word.strip_suffix('*') {
-            let hash = PrefixHash::of(prefix.as_bytes());
-            match self.prefixes.entry(hash) {
-                std::collections::hash_map::Entry::Occupied(_) => {
-                    self.collided_prefixes.insert(prefix.into(), id);
-                }
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(Slot::new(id, prefix.as_bytes()));
-                }
-            }
+            self.prefixes.insert(
+                PrefixHash::of(prefix.as_bytes()),
+                Slot::new(id, prefix.as_bytes()),
+            );
             let start_len = self.start_len();
             if let Err(at) = self.prefix_lens.binary_search(&prefix.len()) {
                 self.prefix_lens.insert(at, prefix.len());
@@ -571,8 +573,7 @@ impl Dictionary {
                 self.prefix_gate = vec![0; PREFIX_GATE_BITS / 64];
                 self.start_gate = vec![0; PREFIX_GATE_BITS / 64];
                 let ids: Vec<u32> = self.prefixes.values().map(|s| s.id).collect();
-                let collided: Vec<u32> = self.collided_prefixes.values().copied().collect();
-                for id in ids.into_iter().chain(collided) {
+                for id in ids {
                     self.gate_prefix(id);
                 }
             } else {
@@ -621,15 +622,8 @@ impl Dictionary {
                     NONE => {
                         let n = self.new_node();
                         self.words[id as usize].first = n;
-                        // The word's own slot is set by the `add_end`
-                        // that follows ([`Dictionary::refresh_first`]).
-                        if let Some(prefix) = word.strip_suffix('*')
-                            && let Some(slot) =
-                                self.prefixes.get_mut(&PrefixHash::of(prefix.as_bytes()))
-                            && slot.id == id
-                        {
-                            slot.first = n;
-                        }
+                        // The word's slots are set by the `add_end` that
+                        // follows ([`Dictionary::refresh_first`]).
                         n
                     }
                     n => n,
@@ -663,8 +657,14 @@ impl Dictionary {
         };
         let word = self.word(id);
         let (key, hash) = (WordKey::of(word.as_bytes()), word_hash(word));
+        let prefix = word.strip_suffix('*').map(|p| PrefixHash::of(p.as_bytes()));
         if let Some(at) = self.slot_of(word.as_bytes(), key, hash) {
             self.ids.entries[at].1.first = first;
+        }
+        // A wildcard's prefix slot too: a word matched by it is begun
+        // from there.
+        if let Some(at) = prefix.and_then(|hash| self.prefixes.find(hash, |s| s.id == id)) {
+            self.prefixes.entries[at].1.first = first;
         }
     }
 
@@ -731,21 +731,13 @@ impl Dictionary {
             if !PrefixHash::gate_has(&self.prefix_gate, hash) {
                 continue;
             }
-            let prefix = &word[..len];
-            let key = key.prefix(len);
-            match self.prefixes.get(&hash) {
-                Some(slot) if slot.holds(prefix, key, || &self.word(slot.id).as_bytes()[..len]) => {
-                    found(slot.id, slot.first);
-                }
-                Some(_) => {
-                    if let Some(&id) = std::str::from_utf8(prefix)
-                        .ok()
-                        .and_then(|p| self.collided_prefixes.get(p))
-                    {
-                        found(id, self.words[id as usize].first);
-                    }
-                }
-                None => {}
+            let (prefix, key) = (&word[..len], key.prefix(len));
+            let at = self.prefixes.find(hash, |slot| {
+                slot.holds(prefix, key, || &self.word(slot.id).as_bytes()[..len])
+            });
+            if let Some(at) = at {
+                let slot = &self.prefixes.entries[at].1;
+                found(slot.id, slot.first);
             }
         }
     }
@@ -792,10 +784,19 @@ fn head(bytes: &[u8]) -> u64 {
     }
 }
 
-/// The mask of the low `len` bytes of a [`head`], computed with no branch.
+/// The mask of the low `len` bytes of a [`head`], with no branch: one
+/// load from a table that stays in cache.
 fn low_bytes(len: usize) -> u64 {
-    // In 128 bits, so that shifting by all 64 is defined.
-    ((1u128 << (8 * len.min(8))) - 1) as u64
+    const MASKS: [u64; 9] = {
+        let mut masks = [u64::MAX; 9];
+        let mut n = 0;
+        while n < 8 {
+            masks[n] = (1 << (8 * n)) - 1;
+            n += 1;
+        }
+        masks
+    };
+    MASKS[len.min(8)]
 }
 
 /// A hash of a [`head`], its high bits (the gates', [`PrefixHash::gate_bit`])
@@ -1802,6 +1803,7 @@ impl Matcher {
             starts,
             wild,
             path,
+            extra,
         } = scratch;
         ids.clear();
         // The words that begin a pattern, with their first trie node, and
@@ -1839,12 +1841,17 @@ impl Matcher {
                 None => acc,
             }
         }));
-        let extra = self.extra_units(tokens, wild);
-        let cx = ScanCx {
-            tokens,
-            ids,
-            extra: &extra,
-        };
+        self.extra_units(tokens, wild, extra);
+        // And the trie nodes of the other units (wildcards matched,
+        // hyphenated words as a whole): read ahead the same way.
+        black_box(extra.first.iter().fold(0, |acc, &first| {
+            acc ^ self
+                .dict
+                .nodes
+                .get(first as usize)
+                .map_or(0, |n| u64::from(n.children))
+        }));
+        let cx = ScanCx { tokens, ids, extra };
         // Each word's own unit, then the other units that start there
         // (wildcards, hyphenated wholes), word by word.
         let others = &extra.units;
@@ -1854,18 +1861,8 @@ impl Matcher {
                 self.begin(&cx, *u, extra.first[next], path, out);
                 next += 1;
             }
-            let Some(unit) = cx.own(start as usize) else {
-                continue;
-            };
-            match Sole::decode(first) {
-                Some(sole) if sole.case.accepts(unit.shape) => out.push(Occurrence {
-                    pattern: sole.pattern,
-                    start,
-                    end: start + 1,
-                    field: tokens.tokens[start as usize].field,
-                }),
-                Some(_) => {}
-                None => self.begin(&cx, unit, first, path, out),
+            if let Some(unit) = cx.own(start as usize) {
+                self.begin(&cx, unit, first, path, out);
             }
         }
         for (u, &first) in others[next..].iter().zip(&extra.first[next..]) {
@@ -1873,16 +1870,30 @@ impl Matcher {
         }
     }
 
-    /// Records the patterns that begin with `unit` (trie node `node`), one
-    /// word long or longer.
+    /// Records the patterns that begin with `unit`, one word long or
+    /// longer. `first` is its word's [`Slot::first`]: a trie node, or a
+    /// [`Sole`] pattern recorded without reading the node.
     fn begin(
         &self,
         cx: &ScanCx,
         unit: Unit,
-        node: u32,
+        first: u32,
         path: &mut Vec<Unit>,
         out: &mut Vec<Occurrence>,
     ) {
+        let field = cx.tokens.tokens[unit.start as usize].field;
+        if let Some(sole) = Sole::decode(first) {
+            if sole.case.accepts(unit.shape) {
+                out.push(Occurrence {
+                    pattern: sole.pattern,
+                    start: unit.start,
+                    end: unit.end,
+                    field,
+                });
+            }
+            return;
+        }
+        let node = first;
         if node == NONE {
             return;
         }
@@ -1891,7 +1902,6 @@ impl Matcher {
         // nothing).
         let n = &self.dict.nodes[node as usize];
         if n.children == 0 {
-            let field = cx.tokens.tokens[unit.start as usize].field;
             self.record_ends(n, &[unit], field, out);
             return;
         }
@@ -1953,9 +1963,13 @@ impl Matcher {
 
     /// Units other than each word's own: wildcards a word matches, and
     /// hyphenated words as a whole (with their wildcards); by start word.
-    /// `wild`: the words past the wildcards' start gate.
-    fn extra_units(&self, tokens: &Tokens, wild: &[u32]) -> ExtraUnits {
-        let (mut units, mut first) = (Vec::new(), Vec::new());
+    /// `wild`: the words past the wildcards' start gate. Into `extra`,
+    /// emptied first.
+    fn extra_units(&self, tokens: &Tokens, wild: &[u32], extra: &mut ExtraUnits) {
+        let ExtraUnits { units, first, from } = extra;
+        units.clear();
+        first.clear();
+        from.clear();
         // Hyphenated wholes starting before word `end`, in order.
         let mut joined = tokens.joined.iter().enumerate().peekable();
         let mut wholes_before = |end: usize, units: &mut Vec<Unit>, first: &mut Vec<u32>| {
@@ -1975,9 +1989,9 @@ impl Matcher {
                     units.push(unit(id));
                     first.push(node);
                 };
-                let (id, _) = self.dict.lookup_first(word, key, run.hash);
+                let (id, node) = self.dict.lookup_first(word, key, run.hash);
                 if id != NONE {
-                    found(id, self.dict.words[id as usize].first);
+                    found(id, node);
                 }
                 self.dict.wildcards_of(word, key, &mut found);
                 joined.next();
@@ -1985,7 +1999,7 @@ impl Matcher {
         };
         for &i in wild {
             let i = i as usize;
-            wholes_before(i, &mut units, &mut first);
+            wholes_before(i, units, first);
             let t = &tokens.tokens[i];
             let word = tokens.word_bytes(i);
             let key = WordKey::at(tokens.bytes_from(i), word.len());
@@ -2000,18 +2014,17 @@ impl Matcher {
                 first.push(node);
             });
         }
-        wholes_before(usize::MAX, &mut units, &mut first);
+        wholes_before(usize::MAX, units, first);
         if units.is_empty() {
-            return ExtraUnits::default();
+            return;
         }
-        let mut from = vec![0u32; tokens.len() + 1];
-        for u in &units {
+        from.resize(tokens.len() + 1, 0);
+        for u in units.iter() {
             from[u.start as usize + 1] += 1;
         }
         for i in 0..tokens.len() {
             from[i + 1] += from[i];
         }
-        ExtraUnits { units, first, from }
     }
 
     /// (country, is a capital, occurrence index) for every gazetteer name
@@ -2155,6 +2168,7 @@ struct ScanScratch {
     /// The words past the wildcards' start gate.
     wild: Vec<u32>,
     path: Vec<Unit>,
+    extra: ExtraUnits,
 }
 
 thread_local! {
