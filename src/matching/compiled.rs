@@ -1684,9 +1684,17 @@ impl Matcher {
         candidates.dedup();
         // The groups read in a pass of their own, for the same reason.
         candidates.retain(|&g| !self.groups[g as usize].ids.is_empty());
-        // And what the groups point to, in a third: a keyword or person
+        // What the groups point to, read ahead in a loop with no branch on
+        // it, then looked at in a third pass: a keyword or person
         // rule whose patterns occurred only outside the title and body
         // (where they don't count) is dropped here already.
+        black_box(candidates.iter().fold(0, |acc, &g| {
+            acc ^ match &self.groups[g as usize].body {
+                Body::AnyOf(ps) => ps.first().copied().unwrap_or(0),
+                Body::Person(p) => p.patterns().next().unwrap_or(0),
+                _ => 0,
+            }
+        }));
         candidates.retain(|&g| match &self.groups[g as usize].body {
             Body::AnyOf(ps) => ps.iter().any(|&p| seen.in_content(p)),
             Body::Person(p) => p.patterns().any(|q| seen.in_content(q)),
