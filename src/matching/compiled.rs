@@ -240,9 +240,8 @@ struct WordEntry {
 struct Slot {
     id: u32,
     /// The word's [`WordEntry::first`] (in [`Dictionary::prefixes`], the
-    /// wildcard word's), kept here for the same reason; in
-    /// [`Dictionary::ids`], a [`Sole`] instead where the node holds one
-    /// pattern and nothing else.
+    /// wildcard word's), kept here for the same reason, or a [`Sole`]
+    /// instead where the node holds one pattern and nothing else.
     first: u32,
     len: u32,
     /// The word's [`WordKey`], in two fields so that the slot stays 24 bytes.
@@ -1684,8 +1683,8 @@ impl Matcher {
         candidates.dedup();
         // The groups read in a pass of their own, for the same reason.
         candidates.retain(|&g| !self.groups[g as usize].ids.is_empty());
-        // What the groups point to, read ahead in a loop with no branch on
-        // it, then looked at in a third pass: a keyword or person
+        // What the groups point to, read ahead in a loop of its own, then
+        // looked at in a third pass: a keyword or person
         // rule whose patterns occurred only outside the title and body
         // (where they don't count) is dropped here already.
         black_box(candidates.iter().fold(0, |acc, &g| {

@@ -2036,3 +2036,28 @@ fn filter_sets_and_wildcards_keep_every_match() {
     assert_eq!(ids(&matcher, "An interim international"), [4, 5]);
     assert_eq!(ids(&matcher, "Zürich"), [3]);
 }
+
+#[test]
+fn a_wildcard_matches_alone_and_in_a_phrase_as_rules_come_and_go() {
+    // A wildcard that is a whole rule alone is recorded straight from its
+    // prefix's slot; a phrase that begins with it gives its trie node a
+    // child, and the slot must follow both ways. The same for a
+    // hyphenated word as a whole.
+    let mut matcher = matcher_of(&[(1, "keyword:sanction*"), (2, "keyword:al-Shabaab")]);
+    let text = "New sanctions against al-Shabaab; the US sanctions relief";
+    assert_eq!(ids(&matcher, text), [1, 2]);
+    let phrase = |s: &str| RuleSpec::parse(s).expect("valid");
+    matcher.add_rule(3, &phrase("keyword:\"sanction* relief\""));
+    matcher.add_rule(4, &phrase("keyword:\"al-Shabaab fighters\""));
+    assert_eq!(ids(&matcher, text), [1, 2, 3]);
+    assert_eq!(
+        ids(&matcher, "al-Shabaab fighters and sanctions"),
+        [1, 2, 4]
+    );
+    assert!(matcher.remove_rule(3));
+    assert!(matcher.remove_rule(4));
+    assert_eq!(ids(&matcher, text), [1, 2]);
+    assert_eq!(ids(&matcher, "SANCTIONED al-Shabaab"), [1, 2]);
+    assert!(matcher.remove_rule(1));
+    assert_eq!(ids(&matcher, text), [2]);
+}
