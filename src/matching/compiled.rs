@@ -654,16 +654,15 @@ impl Dictionary {
             Some(n) => Sole::encode(n).unwrap_or(first),
             None => first,
         };
+        // The word's slot, and a wildcard's prefix slot too: a word matched
+        // by it is begun from there.
         let word = self.word(id);
-        let (key, hash) = (WordKey::of(word.as_bytes()), word_hash(word));
+        let hash = word_hash(word);
         let prefix = word.strip_suffix('*').map(|p| PrefixHash::of(p.as_bytes()));
-        if let Some(at) = self.slot_of(word.as_bytes(), key, hash) {
-            self.ids.entries[at].1.first = first;
-        }
-        // A wildcard's prefix slot too: a word matched by it is begun
-        // from there.
-        if let Some(at) = prefix.and_then(|hash| self.prefixes.find(hash, |s| s.id == id)) {
-            self.prefixes.entries[at].1.first = first;
+        for (table, hash) in [(&mut self.ids, Some(hash)), (&mut self.prefixes, prefix)] {
+            if let Some(at) = hash.and_then(|h| table.find(h, |s| s.id == id)) {
+                table.entries[at].1.first = first;
+            }
         }
     }
 
